@@ -1,0 +1,24 @@
+// Names of the kernel's BPF helper functions, by id (enum bpf_func_id).
+//
+//   helper_name(1)                       == "bpf_map_lookup_elem"
+//   helper_id("bpf_map_lookup_elem")     == 1
+//   helper_id("map_lookup_elem")         == 1   (the "bpf_" prefix is optional)
+//   helper_name(9999)                    == ""  (unknown id)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace bpfvet::ir {
+
+// The helper's name with its "bpf_" prefix, or empty for an unknown id.
+[[nodiscard]] std::string_view helper_name(int32_t id);
+
+// The id of a helper named with or without the "bpf_" prefix.
+[[nodiscard]] std::optional<int32_t> helper_id(std::string_view name);
+
+// One past the highest known helper id (212: ids 0..211, up to bpf_cgrp_storage_delete).
+[[nodiscard]] int32_t helper_count();
+
+}  // namespace bpfvet::ir
