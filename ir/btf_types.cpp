@@ -1,0 +1,160 @@
+#include "ir/btf_types.hpp"
+
+#include <llvm/DebugInfo/BTF/BTFParser.h>
+
+#include <fmt/format.h>
+
+namespace bpfvet::ir {
+namespace {
+
+// Trailing records follow each CommonType in the parser's contiguous buffer.
+template <typename Record>
+const Record* trailing(const llvm::BTF::CommonType* type) {
+    return reinterpret_cast<const Record*>(reinterpret_cast<const char*>(type) + sizeof(llvm::BTF::CommonType));
+}
+
+constexpr int MaxTypeChain = 32;  // guards against cyclic or absurd BTF
+
+}  // namespace
+
+uint32_t BtfTypes::skip_modifiers(uint32_t type_id) const {
+    for (int i = 0; i < MaxTypeChain; ++i) {
+        const auto* type = parser_.findType(type_id);
+        if (!type) return type_id;
+        switch (type->getKind()) {
+        case llvm::BTF::BTF_KIND_TYPEDEF:
+        case llvm::BTF::BTF_KIND_VOLATILE:
+        case llvm::BTF::BTF_KIND_CONST:
+        case llvm::BTF::BTF_KIND_RESTRICT:
+        case llvm::BTF::BTF_KIND_TYPE_TAG:
+            type_id = type->Type;
+            break;
+        default:
+            return type_id;
+        }
+    }
+    return type_id;
+}
+
+std::optional<uint64_t> BtfTypes::size_of(uint32_t type_id) const {
+    uint64_t multiplier = 1;
+    for (int i = 0; i < MaxTypeChain; ++i) {
+        type_id = skip_modifiers(type_id);
+        const auto* type = parser_.findType(type_id);
+        if (!type) return std::nullopt;
+        switch (type->getKind()) {
+        case llvm::BTF::BTF_KIND_INT:
+        case llvm::BTF::BTF_KIND_ENUM:
+        case llvm::BTF::BTF_KIND_ENUM64:
+        case llvm::BTF::BTF_KIND_STRUCT:
+        case llvm::BTF::BTF_KIND_UNION:
+        case llvm::BTF::BTF_KIND_DATASEC:
+        case llvm::BTF::BTF_KIND_FLOAT:
+            return multiplier * type->Size;
+        case llvm::BTF::BTF_KIND_PTR:
+            return multiplier * 8;
+        case llvm::BTF::BTF_KIND_ARRAY: {
+            const auto* array = trailing<llvm::BTF::BTFArray>(type);
+            multiplier *= array->Nelems;
+            type_id = array->ElemType;
+            break;
+        }
+        default:
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+// `__uint(name, value)` is `int (*name)[value]`: a pointer to an array whose
+// element count carries the value.
+static std::optional<uint32_t> uint_field(const llvm::BTFParser& parser, uint32_t ptr_id) {
+    const auto* ptr = parser.findType(ptr_id);
+    if (!ptr || ptr->getKind() != llvm::BTF::BTF_KIND_PTR) return std::nullopt;
+    const auto* array = parser.findType(ptr->Type);
+    if (!array || array->getKind() != llvm::BTF::BTF_KIND_ARRAY) return std::nullopt;
+    return trailing<llvm::BTF::BTFArray>(array)->Nelems;
+}
+
+std::expected<BtfMapFields, std::string> BtfTypes::parse_map_struct(uint32_t struct_id, int depth) const {
+    if (depth > 2) return std::unexpected("map-in-map nesting is too deep");
+    const auto* type = parser_.findType(skip_modifiers(struct_id));
+    if (!type || type->getKind() != llvm::BTF::BTF_KIND_STRUCT)
+        return std::unexpected(fmt::format("BTF type {} of a map definition is not a struct", struct_id));
+    BtfMapFields map;
+    const auto* members = trailing<llvm::BTF::BTFMember>(type);
+    for (uint32_t i = 0; i < type->getVlen(); ++i) {
+        std::string field = parser_.findString(members[i].NameOff).str();
+        uint32_t member_type = skip_modifiers(members[i].Type);
+        auto number = [&]() -> std::expected<uint32_t, std::string> {
+            if (auto v = uint_field(parser_, member_type)) return *v;
+            return std::unexpected(fmt::format("map field '{}' is not an __uint(...)", field));
+        };
+        auto pointee_size = [&](uint32_t& type_out) -> std::expected<uint32_t, std::string> {
+            const auto* ptr = parser_.findType(member_type);
+            if (!ptr || ptr->getKind() != llvm::BTF::BTF_KIND_PTR)
+                return std::unexpected(fmt::format("map field '{}' is not a __type(...)", field));
+            type_out = ptr->Type;
+            auto size = size_of(ptr->Type);
+            if (!size) return std::unexpected(fmt::format("map field '{}' has a type of unknown size", field));
+            return uint32_t(*size);
+        };
+        // g++ 12's std::expected has no transform(): store through a small helper.
+        auto store = [](std::expected<uint32_t, std::string> v, uint32_t& out) -> std::expected<uint32_t, std::string> {
+            if (v) out = *v;
+            return v;
+        };
+        std::expected<uint32_t, std::string> value = 0u;
+        if (field == "type") value = store(number(), map.type);
+        else if (field == "key_size") value = store(number(), map.key_size);
+        else if (field == "value_size") value = store(number(), map.value_size);
+        else if (field == "max_entries") value = store(number(), map.max_entries);
+        else if (field == "map_flags") value = store(number(), map.flags);
+        else if (field == "key") value = store(pointee_size(map.key_type), map.key_size);
+        else if (field == "value") value = store(pointee_size(map.value_type), map.value_size);
+        else if (field == "values") {
+            // `__array(values, struct inner)` is a zero-length array of pointers to the inner definition.
+            const auto* array = parser_.findType(member_type);
+            if (!array || array->getKind() != llvm::BTF::BTF_KIND_ARRAY)
+                return std::unexpected("map field 'values' is not an array");
+            const auto* ptr = parser_.findType(skip_modifiers(trailing<llvm::BTF::BTFArray>(array)->ElemType));
+            if (!ptr || ptr->getKind() != llvm::BTF::BTF_KIND_PTR)
+                return std::unexpected("map field 'values' is not an array of pointers");
+            // Program arrays list programs (`int (*)(void *)`): no inner map to describe.
+            map.value_size = 4;
+            const auto* pointee = parser_.findType(skip_modifiers(ptr->Type));
+            if (pointee && pointee->getKind() == llvm::BTF::BTF_KIND_FUNC_PROTO) continue;
+            auto inner = parse_map_struct(ptr->Type, depth + 1);
+            if (!inner) return std::unexpected(inner.error());
+            // Maps of maps hold 4-byte map ids; program arrays likewise hold program ids.
+            map.inner.push_back(std::move(*inner));
+        }
+        // pinning, numa_node and unknown fields do not change the map's shape.
+        if (!value) return std::unexpected(value.error());
+    }
+    return map;
+}
+
+std::expected<std::vector<BtfMapFields>, std::string> BtfTypes::map_definitions(const std::string& section) const {
+    for (uint32_t id = 1; id < parser_.typesCount(); ++id) {
+        const auto* type = parser_.findType(id);
+        if (!type || type->getKind() != llvm::BTF::BTF_KIND_DATASEC) continue;
+        if (parser_.findString(type->NameOff) != section) continue;
+        std::vector<BtfMapFields> maps;
+        const auto* vars = trailing<llvm::BTF::BTFDataSec>(type);
+        for (uint32_t i = 0; i < type->getVlen(); ++i) {
+            const auto* var = parser_.findType(vars[i].Type);
+            if (!var || var->getKind() != llvm::BTF::BTF_KIND_VAR)
+                return std::unexpected(fmt::format("entry {} of BTF section {} is not a variable", i, section));
+            auto map = parse_map_struct(var->Type, 0);
+            if (!map) return std::unexpected(fmt::format("map '{}': {}", parser_.findString(var->NameOff).str(), map.error()));
+            map->name = parser_.findString(var->NameOff).str();
+            map->section_offset = vars[i].Offset;
+            maps.push_back(std::move(*map));
+        }
+        return maps;
+    }
+    return std::unexpected(fmt::format("no BTF DATASEC describes section {}", section));
+}
+
+}  // namespace bpfvet::ir

@@ -1,0 +1,41 @@
+// The parts of BTF the loader needs: type sizes and BTF-defined map structs
+// (`struct { __uint(type, ...); __type(key, ...); ... } name SEC(".maps")`).
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class BTFParser;
+}
+
+namespace bpfvet::ir {
+
+struct BtfMapFields {
+    std::string name;
+    uint32_t section_offset = 0;  // the variable's offset in .maps
+    uint32_t type = 0, key_size = 0, value_size = 0, max_entries = 0, flags = 0;
+    uint32_t key_type = 0, value_type = 0;
+    // For map-in-map: the inner map's definition (anonymous struct in `values`).
+    std::vector<BtfMapFields> inner;
+};
+
+class BtfTypes {
+public:
+    explicit BtfTypes(const llvm::BTFParser& parser) : parser_(parser) {}
+
+    // Size in bytes of a type, following typedefs and qualifiers.
+    [[nodiscard]] std::optional<uint64_t> size_of(uint32_t type_id) const;
+    // Every variable of the DATASEC named `section` interpreted as a map definition.
+    [[nodiscard]] std::expected<std::vector<BtfMapFields>, std::string> map_definitions(const std::string& section) const;
+
+private:
+    [[nodiscard]] std::expected<BtfMapFields, std::string> parse_map_struct(uint32_t struct_id, int depth) const;
+    [[nodiscard]] uint32_t skip_modifiers(uint32_t type_id) const;
+    const llvm::BTFParser& parser_;
+};
+
+}  // namespace bpfvet::ir

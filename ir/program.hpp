@@ -1,0 +1,125 @@
+// What the ELF loader produces: maps, programs with their subprograms linked in,
+// and source locations from BTF line info.
+#pragma once
+
+#include "ir/instruction.hpp"
+#include "ir/program_type.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bpfvet::ir {
+
+// Kernel map type numbers (enum bpf_map_type), the ones we model by name.
+enum class MapType : uint32_t {
+    Unspecified = 0, Hash = 1, Array = 2, ProgArray = 3, PerfEventArray = 4,
+    PercpuHash = 5, PercpuArray = 6, StackTrace = 7, CgroupArray = 8,
+    LruHash = 9, LruPercpuHash = 10, LpmTrie = 11, ArrayOfMaps = 12,
+    HashOfMaps = 13, Devmap = 14, Sockmap = 15, Cpumap = 16, Xskmap = 17,
+    Sockhash = 18, CgroupStorage = 19, ReuseportSockarray = 20,
+    PercpuCgroupStorage = 21, Queue = 22, Stack = 23, SkStorage = 24,
+    DevmapHash = 25, StructOps = 26, Ringbuf = 27, InodeStorage = 28,
+    TaskStorage = 29, BloomFilter = 30, UserRingbuf = 31, CgrpStorage = 32,
+    Arena = 33,
+};
+
+[[nodiscard]] const char* map_type_name(MapType type);  // "hash", "array", ... or "unknown"
+
+struct MapDefinition {
+    std::string name;          // symbol name, or the section name for global data
+    MapType type = MapType::Unspecified;
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;
+    uint32_t max_entries = 0;
+    uint32_t flags = 0;
+    std::optional<uint32_t> inner_map;  // index into Object::maps, for map-in-map
+    // Global data (.data, .rodata, .bss, .data.*, .rodata.*): a one-entry array
+    // whose value is the section, initialised with the section's bytes.
+    bool is_global_data = false;
+    bool read_only = false;             // .rodata*: the program may not write it
+    std::vector<uint8_t> initial_value;
+    uint32_t btf_key_type = 0, btf_value_type = 0;  // 0 when unknown
+};
+
+struct SourceLocation {
+    std::string file;
+    uint32_t line = 0;
+    uint32_t column = 0;
+    std::string text;  // the source line as BTF recorded it
+};
+
+// A function inside a linked program: the entry function first, then each
+// subprogram from .text (or the same section) that it calls, transitively.
+struct Function {
+    std::string name;
+    uint32_t start = 0;  // first slot
+    uint32_t end = 0;    // one past the last slot
+};
+
+// A CO-RE relocation recorded from .BTF.ext (applying it may come later).
+struct CoreRelocation {
+    uint32_t pc = 0;
+    uint32_t type_id = 0;
+    std::string access;  // access string, e.g. "0:1:2"
+    uint32_t kind = 0;   // enum bpf_core_relo_kind
+};
+
+struct Program {
+    std::string section;
+    std::string name;         // the function symbol
+    ProgramType type = ProgramType::Unspecified;
+    std::string attach_target;  // what follows the prefix, e.g. "do_unlinkat" in "fentry/do_unlinkat"
+    std::vector<Instruction> instructions;
+    std::vector<Function> functions;
+    // Index into `locations` for each slot, or -1 where BTF has no line.
+    std::vector<int32_t> location_of;
+    std::vector<SourceLocation> locations;
+    std::vector<CoreRelocation> core_relocations;
+    // Calls to functions the object does not define (libbpf would refuse them;
+    // the kernel never sees them). Kept so `sections` can list the program and
+    // `check` can reject it with the symbol's name.
+    struct UnresolvedCall {
+        uint32_t pc = 0;
+        std::string symbol;
+    };
+    std::vector<UnresolvedCall> unresolved_calls;
+
+    [[nodiscard]] const SourceLocation* location(size_t pc) const {
+        if (pc >= location_of.size() || location_of[pc] < 0) return nullptr;
+        return &locations[size_t(location_of[pc])];
+    }
+    // The function containing pc.
+    [[nodiscard]] const Function* function_at(size_t pc) const {
+        for (const auto& f : functions)
+            if (pc >= f.start && pc < f.end) return &f;
+        return nullptr;
+    }
+    // Indices of the maps referenced by LDDW instructions.
+    [[nodiscard]] std::vector<uint32_t> maps_used() const;
+};
+
+struct Object {
+    std::string path;
+    std::vector<MapDefinition> maps;
+    std::vector<Program> programs;
+    std::string license;
+    std::optional<uint32_t> kernel_version;
+};
+
+// A located error on user input. pc is the slot index within the section when known.
+struct LoadError {
+    std::string file;
+    std::string section;
+    std::optional<size_t> pc;
+    std::string message;
+
+    [[nodiscard]] std::string to_string() const;
+};
+
+template <typename T>
+using Expected = std::expected<T, LoadError>;
+
+}  // namespace bpfvet::ir

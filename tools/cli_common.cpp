@@ -1,0 +1,54 @@
+#include "tools/cli_common.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace bpfvet::tools {
+
+std::optional<ir::Object> load_or_report(const std::string& path) {
+    auto object = ir::load_object(path);
+    if (!object) {
+        fmt::print(stderr, "bpfvet: {}\n", object.error().to_string());
+        return std::nullopt;
+    }
+    return std::move(*object);
+}
+
+std::optional<std::vector<const ir::Program*>> select_programs(ir::Object& object, const ProgramSelection& selection) {
+    std::optional<ir::ProgramType> forced;
+    if (selection.type) {
+        forced = ir::program_type_from_name(*selection.type);
+        if (!forced) {
+            fmt::print(stderr, "bpfvet: unknown program type '{}' (use the kernel's name, e.g. socket_filter, xdp, sched_cls)\n",
+                       *selection.type);
+            return std::nullopt;
+        }
+    }
+    std::vector<const ir::Program*> chosen;
+    for (auto& program : object.programs) {
+        auto wanted = [](const std::vector<std::string>& list, const std::string& value) {
+            return list.empty() || std::ranges::find(list, value) != list.end();
+        };
+        if (!wanted(selection.sections, program.section) || !wanted(selection.names, program.name)) continue;
+        if (forced) program.type = *forced;
+        chosen.push_back(&program);
+    }
+    if (chosen.empty()) {
+        std::string available;
+        for (const auto& program : object.programs) available += fmt::format("\n  {} ({})", program.section, program.name);
+        fmt::print(stderr, "bpfvet: {}: no program matches the selection; the object has:{}\n", object.path,
+                   available.empty() ? std::string(" no programs") : available);
+        return std::nullopt;
+    }
+    return chosen;
+}
+
+void add_selection_options(CLI::App& command, ProgramSelection& selection, bool with_type) {
+    command.add_option("--section,-s", selection.sections, "Only programs in this section (repeatable)");
+    command.add_option("--program,-p", selection.names, "Only the program with this function name (repeatable)");
+    if (with_type)
+        command.add_option("--type,-t", selection.type,
+                           "Program type, overriding the section name (kernel name without BPF_PROG_TYPE_, e.g. xdp)");
+}
+
+}  // namespace bpfvet::tools

@@ -1,0 +1,17 @@
+// Each `bpfvet` subcommand lives in its own file and registers itself here.
+// A command's callback returns the process exit code:
+//   0 accepted / ok, 1 rejected, 2 bad input or usage.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace bpfvet::tools {
+
+// Set by the chosen subcommand's callback; main() returns it.
+using CommandAction = std::function<int()>;
+
+void register_sections_command(CLI::App& app, CommandAction& action);
+
+}  // namespace bpfvet::tools
