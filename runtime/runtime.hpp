@@ -1,0 +1,126 @@
+// The host API, in the spirit of libbpf: open an object, create its maps,
+// look up / update / delete / iterate keys, consume ring buffers, run programs.
+//
+//   auto object = LoadedObject::open("prog.o", {});          // maps created
+//   auto program = (*object)->program("xdp");                // linked, helpers resolved
+//   Runner runner(**object, **program, 0);                   // one per worker thread
+//   runner.set_input({.packet = bytes});
+//   RunOutcome outcome = runner.run({});                     // r0, packet, faults
+//   (*object)->find_map("counts")->host_lookup(&key, &value);
+#pragma once
+
+#include "ir/program.hpp"
+#include "runtime/environment.hpp"
+#include "runtime/helpers.hpp"
+#include "runtime/interpreter.hpp"
+#include "runtime/loaded_program.hpp"
+#include "runtime/map.hpp"
+#include "runtime/program_input.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bpfvet::runtime {
+
+struct PerfRecord {
+    std::string map;
+    uint32_t cpu = 0;
+    std::vector<uint8_t> data;
+};
+
+struct RuntimeOptions {
+    unsigned cpus = 1;  // per-CPU slots: one per worker thread that will run programs
+    Environment environment;
+    HelperTable helpers = HelperTable::standard();
+    // Where perf_event_output records go; empty: kept for take_perf_records().
+    std::function<void(const Map&, uint32_t cpu, std::span<const uint8_t>)> perf_output;
+};
+
+class LoadedObject {
+public:
+    // Loads the ELF object and creates its maps. Programs are linked on demand
+    // by program(), so one program's unsupported helper does not block the others.
+    [[nodiscard]] static std::expected<std::unique_ptr<LoadedObject>, ir::LoadError>
+    open(const std::string& path, RuntimeOptions options = {});
+    [[nodiscard]] static std::expected<std::unique_ptr<LoadedObject>, ir::LoadError>
+    create(ir::Object object, RuntimeOptions options = {});
+
+    [[nodiscard]] const ir::Object& object() const { return object_; }
+    [[nodiscard]] std::span<Map* const> maps() const { return map_pointers_; }
+    [[nodiscard]] Map* map(uint32_t id) const { return id < map_pointers_.size() ? map_pointers_[id] : nullptr; }
+    [[nodiscard]] Map* find_map(std::string_view name) const;
+    // A map the host creates (e.g. an inner map for a map-in-map); returns its id.
+    // Create maps before running programs: the map list must not grow under a run.
+    [[nodiscard]] std::expected<uint32_t, std::string> create_map(const ir::MapDefinition& definition);
+
+    // The program whose section or function name is `name`, linked.
+    [[nodiscard]] std::expected<const LoadedProgram*, ir::LoadError> program(std::string_view name);
+    [[nodiscard]] const ProgramTable& programs() const { return programs_; }
+
+    [[nodiscard]] const Environment& environment() const { return options_.environment; }
+    [[nodiscard]] const RuntimeOptions& options() const { return options_; }
+    [[nodiscard]] TraceSink& trace() { return trace_; }
+    [[nodiscard]] std::vector<PerfRecord> take_perf_records();
+
+private:
+    LoadedObject(ir::Object object, RuntimeOptions options);
+    std::expected<void, ir::LoadError> create_maps();
+    MapServices services();
+
+    ir::Object object_;
+    RuntimeOptions options_;
+    std::deque<std::unique_ptr<Map>> owned_maps_;
+    std::vector<Map*> map_pointers_;
+    ProgramTable programs_;
+    std::vector<std::optional<ir::LoadError>> link_errors_;
+    TraceSink trace_;
+    std::mutex perf_lock_;
+    std::vector<PerfRecord> perf_records_;
+};
+
+enum class Engine : uint8_t { Interpreter };
+
+struct RunOptions {
+    Engine engine = Engine::Interpreter;
+    bool checked = true;
+    uint64_t instruction_budget = 100'000'000;
+    bool restore_input = true;  // rebuild context and packet before the run
+};
+
+struct RunOutcome {
+    std::expected<ExecutionResult, Fault> result;
+    std::vector<uint8_t> packet;  // after the run (xdp, skb)
+    std::vector<uint8_t> memory;  // input memory after the run (raw runs)
+    std::optional<RedirectRecord> redirect;
+};
+
+// Runs one program on one worker (per-CPU slot `cpu`). Not shared between
+// threads: give each thread its own Runner with its own cpu index.
+class Runner {
+public:
+    Runner(LoadedObject& object, const LoadedProgram& program, unsigned cpu = 0);
+    // Fails for an input the context cannot hold (see ProgramInput::create).
+    [[nodiscard]] std::expected<void, std::string> set_input(RunInput input);
+    RunOutcome run(const RunOptions& options = {});
+    // Cheapest repeated run (benchmarks): only r0, no copies of the packet.
+    std::expected<ExecutionResult, Fault> run_fast(const RunOptions& options);
+
+private:
+    LoadedObject& object_;
+    const LoadedProgram& program_;
+    RunContext context_;
+    std::unique_ptr<ProgramInput> input_;
+    std::array<uint64_t, 2> arguments_{};
+    bool prepared_ = false;
+    uint64_t random_state_;
+};
+
+}  // namespace bpfvet::runtime
