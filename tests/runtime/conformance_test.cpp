@@ -1,0 +1,148 @@
+// Runs the bpf_conformance cases (../shared/conformance, format in its README)
+// and our own (tests/runtime/conformance) in the interpreter, checked and
+// unchecked: each must end with the expected r0.
+#include "test_support.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <sstream>
+
+namespace bpfvet::runtime::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ConformanceCase {
+    std::string name;
+    std::string path;
+};
+
+std::vector<ConformanceCase> cases_in(const fs::path& directory) {
+    std::vector<ConformanceCase> cases;
+    std::error_code error;
+    if (!fs::is_directory(directory, error)) return cases;
+    for (const auto& entry : fs::directory_iterator(directory))
+        if (entry.path().extension() == ".data") cases.push_back({entry.path().stem().string(), entry.path().string()});
+    std::sort(cases.begin(), cases.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return cases;
+}
+
+// Sections of a .data file: "-- asm", "-- mem", "-- result", ...; '#' lines are comments
+// (inside asm the assembler handles them too).
+std::map<std::string, std::string> read_sections(const std::string& path) {
+    std::ifstream in(path);
+    std::map<std::string, std::string> sections;
+    std::string line, current;
+    while (std::getline(in, line)) {
+        if (line.rfind("-- ", 0) == 0) {
+            current = line.substr(3);
+            while (!current.empty() && (current.back() == '\r' || current.back() == ' ')) current.pop_back();
+            sections[current];
+            continue;
+        }
+        if (line.rfind("#", 0) == 0 || current.empty()) continue;
+        sections[current] += line + "\n";
+    }
+    return sections;
+}
+
+// uBPF's helper 5 ("unwind"): returns its argument, and a zero ends the program.
+uint64_t unwind(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
+    if (r1 == 0) {
+        context->control = Control::Stop;
+        context->stop_value = 0;
+    }
+    return r1;
+}
+
+struct Verdict {
+    bool passed;
+    std::string detail;
+};
+
+Verdict run_case(const ConformanceCase& c, bool checked) {
+    auto sections = read_sections(c.path);
+    if (!sections.contains("asm")) return {false, "no -- asm section"};
+    std::vector<ir::Instruction> code;
+    try {
+        code = assemble_or_die(sections["asm"]);
+    } catch (const std::exception& e) {
+        return {false, e.what()};
+    }
+    RuntimeOptions options;
+    options.helpers.set(5, "unwind", &unwind);
+    auto loaded = LoadedObject::create(make_object(code), options);
+    bool expect_error = sections.contains("error");
+    if (!loaded) return {expect_error, "load: " + loaded.error().to_string()};
+    auto program = (*loaded)->program("test");
+    if (!program) return {expect_error, "link: " + program.error().to_string()};
+    Runner runner(**loaded, **program);
+    RunInput input;
+    if (sections.contains("mem")) input.memory = parse_hex_bytes(sections["mem"]);
+    if (auto set = runner.set_input(input); !set) return {false, set.error()};
+    RunOptions run_options;
+    run_options.checked = checked;
+    run_options.instruction_budget = 10'000'000;
+    auto outcome = runner.run(run_options);
+    if (expect_error) return {!outcome.result, outcome.result ? "ran to completion, error expected" : ""};
+    if (!outcome.result) return {false, outcome.result.error().to_string()};
+    uint64_t expected = std::stoull(sections["result"], nullptr, 16);
+    if (outcome.result->return_value != expected)
+        return {false, fmt::format("r0 = {:#x}, expected {:#x}", outcome.result->return_value, expected)};
+    return {true, ""};
+}
+
+class Conformance : public testing::TestWithParam<ConformanceCase> {};
+
+TEST_P(Conformance, CheckedInterpreter) {
+    auto verdict = run_case(GetParam(), true);
+    EXPECT_TRUE(verdict.passed) << GetParam().path << ": " << verdict.detail;
+}
+
+TEST_P(Conformance, UncheckedInterpreter) {
+    auto verdict = run_case(GetParam(), false);
+    EXPECT_TRUE(verdict.passed) << GetParam().path << ": " << verdict.detail;
+}
+
+std::string case_name(const testing::TestParamInfo<ConformanceCase>& info) {
+    std::string name = info.param.name;
+    for (char& ch : name)
+        if (!std::isalnum(uint8_t(ch))) ch = '_';
+    return name;
+}
+
+const fs::path SharedCases = fs::path(BPFVET_SHARED_DIR) / "conformance";
+const fs::path OwnCases = fs::path(BPFVET_SOURCE_DIR) / "tests/runtime/conformance";
+
+INSTANTIATE_TEST_SUITE_P(Shared, Conformance, testing::ValuesIn(cases_in(SharedCases)), case_name);
+INSTANTIATE_TEST_SUITE_P(Own, Conformance, testing::ValuesIn(cases_in(OwnCases)), case_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Conformance);
+
+// One line with the count, for the report; skipped without ../shared.
+TEST(ConformanceSummary, AllSharedCasesPass) {
+    auto cases = cases_in(SharedCases);
+    if (cases.empty()) GTEST_SKIP() << "no " << SharedCases << " (reference material absent)";
+    size_t passed = 0;
+    for (const auto& c : cases) passed += run_case(c, true).passed && run_case(c, false).passed;
+    std::printf("shared conformance: %zu of %zu cases pass (checked and unchecked interpreter)\n", passed,
+                cases.size());
+    EXPECT_EQ(passed, cases.size());
+}
+
+TEST(ConformanceSummary, OwnCasesCoverEveryInstructionClass) {
+    auto cases = cases_in(OwnCases);
+    ASSERT_FALSE(cases.empty());
+    bool seen[8] = {};
+    for (const auto& c : cases) {
+        EXPECT_TRUE(run_case(c, true).passed) << c.name;
+        for (const auto& insn : assemble_or_die(read_sections(c.path)["asm"])) seen[int(insn.cls())] = true;
+    }
+    for (int cls = 0; cls < 8; ++cls) EXPECT_TRUE(seen[cls]) << "no own case uses instruction class " << cls;
+}
+
+}  // namespace
+}  // namespace bpfvet::runtime::test
