@@ -13,7 +13,8 @@
 namespace bpfvet::ir {
 
 // A maximal straight-line run of slots [first, last]; `last` is the slot of its
-// final instruction (for an LDDW ending a block, its first slot).
+// final instruction (for an LDDW ending a block, its first slot). Blocks end at
+// jumps, exits and local calls, so a call's callee runs "on" its CallReturn edge.
 struct BasicBlock {
     uint32_t first = 0;
     uint32_t last = 0;
@@ -22,6 +23,7 @@ struct BasicBlock {
 enum class EdgeKind : uint8_t {
     Fallthrough,  // the next instruction, or the not-taken side of a conditional jump
     Taken,        // the target of a jump (conditional taken side or goto)
+    CallReturn,   // from a block ending in a local call to where the callee returns
 };
 
 using CfgGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS,
