@@ -28,7 +28,7 @@ __naked int xdp_flag_packet_bound(struct xdp_md *ctx)
         "r0 = 2;\n"                  /* XDP_PASS */
         "if r5 == 0 goto 2f;\n"
         "r4 = *(u32 *)(r2 + 0);\n"   /* safe only because have_word == 1 */
-        "if r4 != -1 goto 2f;\n"
+        "if w4 != -1 goto 2f;\n"   /* 32-bit compare: the load zero-extends */
         "r0 = 1;\n"                  /* XDP_DROP */
         "2:\n"
         "exit;\n"
