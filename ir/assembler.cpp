@@ -178,6 +178,13 @@ struct Matcher {
             first.offset = int16_t(value);
             return true;
         }
+        case Operand::OffsetNumber: {
+            auto number = read_number(tokens, position);
+            auto value = number ? to_offset16(*number) : std::nullopt;
+            if (!value) return false;
+            first.offset = *value;
+            return true;
+        }
         case Operand::IndexOffset: {
             int64_t value;
             if (!read_address_offset(value, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()))

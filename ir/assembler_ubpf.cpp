@@ -248,7 +248,8 @@ LineResult assemble_atomic(std::span<const Token> tokens) {
                    .offset = address->offset, .imm = found->imm});
 }
 
-// "call 5" (helper), "call local label" (bpf-to-bpf), "call %r2" (callx).
+// "call 5" (helper), "call local label" (bpf-to-bpf), "call %r2" (callx),
+// "call helper 5", "call runtime 3" (kfunc-style, src 2).
 LineResult assemble_call(std::span<const Token> tokens) {
     Line line;
     Instruction insn{.opcode = code(InstructionClass::Jmp, JmpOp::Call)};
@@ -264,6 +265,15 @@ LineResult assemble_call(std::span<const Token> tokens) {
         insn.imm = int32_t(*target);
         line.slots.push_back(insn);
         return line;
+    }
+    // bpf_conformance's explicit modes: "call helper 5", "call runtime 3" (src 2).
+    if (!tokens.empty() && (tokens[0].text == "helper" || tokens[0].text == "runtime")) {
+        if (tokens[0].text == "runtime") insn.src = uint8_t(CallKind::Kfunc);
+        tokens = tokens.subspan(1);
+        auto imm = read_imm(tokens);
+        if (!imm) return std::unexpected(imm.error());
+        insn.imm = *imm;
+        return single(insn);
     }
     if (tokens.size() == 1 && tokens[0].kind == TokenKind::Identifier) {
         auto id = helper_id(tokens[0].text);
@@ -330,7 +340,8 @@ bool is_ubpf_line(std::span<const Token> tokens) {
         if (token.text == "%") return true;
     std::string_view first = tokens[0].text;
     return first == "ja" || first == "ja32" || first.starts_with("ldabs") ||
-           (first == "call" && tokens.size() > 1 && tokens[1].text == "local");
+           (first == "call" && tokens.size() > 1 &&
+            (tokens[1].text == "local" || tokens[1].text == "helper" || tokens[1].text == "runtime"));
 }
 
 LineResult assemble_ubpf_line(std::span<const Token> tokens, const IsLabel&) {

@@ -27,7 +27,7 @@ struct OperandName {
     Operand operand;
 };
 
-constexpr std::array<OperandName, 16> operand_names{{
+constexpr std::array<OperandName, 17> operand_names{{
     {"dst", Operand::Dst},
     {"wdst", Operand::Dst32},
     {"src", Operand::Src},
@@ -35,6 +35,7 @@ constexpr std::array<OperandName, 16> operand_names{{
     {"imm", Operand::Imm},
     {"ximm", Operand::HexImm},
     {"off", Operand::MemoryOffset},
+    {"offnum", Operand::OffsetNumber},
     {"index", Operand::IndexOffset},
     {"target", Operand::JumpOffset},
     {"target32", Operand::JumpImm},
@@ -79,6 +80,7 @@ void bind(BoundFields& bound, Operand operand) {
     case Operand::Src:
     case Operand::Src32: bound.src = true; break;
     case Operand::MemoryOffset:
+    case Operand::OffsetNumber:
     case Operand::JumpOffset: bound.offset = true; break;
     case Operand::Imm64: bound.imm = bound.next_imm = true; break;
     case Operand::NextImm: bound.next_imm = true; break;
@@ -157,7 +159,9 @@ std::vector<Form> build_forms() {
     add(opcode_may_goto, "may_goto {target}");
     add(code(InstructionClass::Jmp, JmpOp::Call), "call {helper}", {.src = uint8_t(CallKind::Helper)});
     add(code(InstructionClass::Jmp, JmpOp::Call), "call {call}", {.src = uint8_t(CallKind::Local)});
+    // A kfunc is a BTF id in vmlinux (offset 0) or in the module whose BTF fd is at fd_array[offset].
     add(code(InstructionClass::Jmp, JmpOp::Call), "call kfunc[{imm}]", {.src = uint8_t(CallKind::Kfunc)});
+    add(code(InstructionClass::Jmp, JmpOp::Call), "call kfunc[{offnum}:{imm}]", {.src = uint8_t(CallKind::Kfunc)});
     add(opcode_callx, "callx {dst}");
     add(code(InstructionClass::Jmp, JmpOp::Exit), "exit");
 

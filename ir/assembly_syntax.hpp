@@ -145,6 +145,7 @@ enum class Operand : uint8_t {
     Imm,          // imm in decimal: "-5"
     HexImm,       // imm in hex when large: "0xff", "7", "-8"
     MemoryOffset, // offset as "+ 4" / "- 8" inside an address
+    OffsetNumber, // offset as a plain number: the module of a kfunc
     IndexOffset,  // imm as "+ 4" / "- 8" inside skb[...]
     JumpOffset,   // offset as a jump target: "+3", "-1", or a label
     JumpImm,      // imm as a jump target (gotol)
@@ -181,7 +182,9 @@ struct Form {
 };
 
 // All forms, built once. Forms with the same opcode differ in a fixed field
-// (div/sdiv in offset, helper/local/kfunc call in src, atomics in imm).
+// (div/sdiv in offset, helper/local/kfunc call in src, atomics in imm), or the
+// earlier one is a special case of the later (kfunc in module 0 before a kfunc
+// in any module): the disassembler uses the first form that fits.
 [[nodiscard]] const std::vector<Form>& forms();
 
 // The forms with this opcode (indices into forms()).

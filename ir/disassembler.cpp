@@ -65,6 +65,7 @@ std::string render(Operand operand, const Instruction& insn, const Instruction* 
     case Operand::Imm: return std::to_string(insn.imm);
     case Operand::HexImm: return hex_immediate(insn.imm);
     case Operand::MemoryOffset: return address_offset(insn.offset);
+    case Operand::OffsetNumber: return std::to_string(insn.offset);
     case Operand::IndexOffset: return address_offset(insn.imm);
     case Operand::JumpOffset: return jump_target(context, insn.offset);
     case Operand::JumpImm: return jump_target(context, insn.imm);

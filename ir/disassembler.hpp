@@ -10,6 +10,7 @@
 //   goto +3      gotol +70000        may_goto +2
 //   call bpf_map_lookup_elem         call 999 (unknown helper)
 //   call pc+5    call my_function    call kfunc[123]    callx r2    exit
+//   call kfunc[2:123] (BTF id 123 of the module at fd_array[2])
 //   lock *(u64 *)(r1 + 0) += r2      r2 = atomic_fetch_add((u64 *)(r1 + 0), r2)
 //   r2 = xchg_64(r1 + 0, r2)         r0 = cmpxchg_64(r1 + 0, r0, r2)
 //   r0 = *(u8 *)skb[4]               r0 = *(u16 *)skb[r1 + 4]

@@ -151,6 +151,7 @@ const Case cases[] = {
     {{make(0x85, 0, 1, 0, 5)}, "call pc+5"},
     {{make(0x85, 0, 1, 0, -7)}, "call pc-7"},
     {{make(0x85, 0, 2, 0, 4567)}, "call kfunc[4567]"},
+    {{make(0x85, 0, 2, 3, 4567)}, "call kfunc[3:4567]"},
     {{make(0x8d, 2)}, "callx r2"},
     {{make(0x95)}, "exit"},
 };
