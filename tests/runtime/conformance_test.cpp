@@ -21,6 +21,8 @@ struct ConformanceCase {
     std::string path;
 };
 
+void PrintTo(const ConformanceCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<ConformanceCase> cases_in(const fs::path& directory) {
     std::vector<ConformanceCase> cases;
     std::error_code error;
