@@ -309,12 +309,9 @@ const Form* find_form(const Instruction& insn, const Instruction* next) {
 
 namespace {
 
-// Words that begin or shape a conventional line; a label with one of these names
-// could be read as something else.
-constexpr std::array<std::string_view, 20> keywords{
-    "if",   "goto", "gotol", "may_goto", "call",      "callx",  "exit",          "lock", "ll",  "pc",
-    "skb",  "map",  "map_value", "map_idx", "map_idx_value", "func", "btf_id", "kfunc", "invalid", "local",
-};
+// Names a local call target cannot have: "call pc" would read as a pc-relative
+// target, and "call local/helper/runtime ..." as the uBPF dialect.
+constexpr std::array<std::string_view, 4> reserved_function_names{"pc", "local", "helper", "runtime"};
 
 bool is_identifier(std::string_view name) {
     if (name.empty() || !is_identifier_start(name[0])) return false;
@@ -323,13 +320,14 @@ bool is_identifier(std::string_view name) {
 
 }  // namespace
 
-bool is_printable_map_name(std::string_view name) {
-    if (!is_identifier(name)) return false;
-    return std::find(keywords.begin(), keywords.end(), name) == keywords.end();
-}
+// Inside map[...] any identifier reads back as a name (a number is an index).
+bool is_printable_map_name(std::string_view name) { return is_identifier(name); }
 
 bool is_printable_function_name(std::string_view name) {
-    if (!is_printable_map_name(name) || name.starts_with(".L")) return false;
+    if (!is_identifier(name) || name.starts_with(".L")) return false;
+    if (std::find(reserved_function_names.begin(), reserved_function_names.end(), name) !=
+        reserved_function_names.end())
+        return false;
     if (parse_register(name, 'r') || parse_register(name, 'w')) return false;
     return !helper_id(name).has_value();
 }

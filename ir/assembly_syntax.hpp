@@ -199,9 +199,9 @@ struct Form {
 [[nodiscard]] const Form* find_form(const Instruction& insn, const Instruction* next);
 
 // Names the disassembler may print where the assembler reads a name back:
-// identifiers ([A-Za-z_.$][A-Za-z0-9_.$]*) that are not registers or keywords.
-// Function names must also not be helper names ("call foo" would be ambiguous)
-// nor look like jump labels (".L12").
+// identifiers ([A-Za-z_.$][A-Za-z0-9_.$]*). Function names (labels and call
+// targets) must also not be registers, helper names ("call foo" would be
+// ambiguous), jump labels (".L12") or "pc", "local", "helper", "runtime".
 [[nodiscard]] bool is_printable_map_name(std::string_view name);
 [[nodiscard]] bool is_printable_function_name(std::string_view name);
 

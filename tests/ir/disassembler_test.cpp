@@ -198,13 +198,18 @@ TEST(Disassembler, MapsAreNamedFromTheObject) {
 }
 
 TEST(Disassembler, LocalCallsByFunctionName) {
-    std::vector<Function> functions{{.name = "main", .start = 0, .end = 4}, {.name = "helper_fn", .start = 4, .end = 6},
-                                    {.name = "bpf_map_lookup_elem", .start = 6, .end = 7}};
+    std::vector<Function> functions{{.name = "main", .start = 0, .end = 4},
+                                    {.name = "helper_fn", .start = 4, .end = 6},
+                                    {.name = "bpf_map_lookup_elem", .start = 6, .end = 7},
+                                    {.name = "pc", .start = 7, .end = 8},
+                                    {.name = "func", .start = 8, .end = 9}};
     DisassemblyContext context{.pc = 1, .functions = &functions};
     EXPECT_EQ(print({make(0x85, 0, 1, 0, 2)}, context), "call helper_fn");
     EXPECT_EQ(print({make(0x85, 0, 1, 0, 1)}, context), "call pc+1");  // no function starts at 3
     // A function named like a helper would be read back as the helper.
     EXPECT_EQ(print({make(0x85, 0, 1, 0, 4)}, context), "call pc+4");
+    EXPECT_EQ(print({make(0x85, 0, 1, 0, 5)}, context), "call pc+5");  // "call pc" would not read back
+    EXPECT_EQ(print({make(0x85, 0, 1, 0, 6)}, context), "call func");
     EXPECT_EQ(print({make(0x18, 1, 4, 0, 2), make(0)}, context), "r1 = func[helper_fn] ll");
 }
 

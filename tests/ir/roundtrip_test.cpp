@@ -61,6 +61,31 @@ void round_trip_corpus(const DisassemblyOptions& options, Tally& tally) {
     }
 }
 
+// Function names that are also words of the syntax still read back as labels.
+TEST(RoundTrip, FunctionsNamedLikeKeywords) {
+    const char* names[] = {"main", "func", "exit", "goto", "if", "lock", "map", "invalid", "ll", "callx"};
+    Program program;
+    uint32_t count = sizeof names / sizeof names[0];
+    for (uint32_t i = 0; i < count; ++i) {
+        uint32_t start = uint32_t(program.instructions.size());
+        // Each function calls the next (the last calls the first), loads its address, and exits.
+        int32_t callee = int32_t(((i + 1) % count) * 4);
+        program.instructions.push_back({.opcode = 0x85, .src = 1, .imm = callee - int32_t(start) - 1});
+        program.instructions.push_back({.opcode = 0x18, .dst = 1, .src = 4, .imm = callee - int32_t(start) - 2});
+        program.instructions.push_back({});
+        program.instructions.push_back({.opcode = 0x95});
+        program.functions.push_back({.name = names[i], .start = start, .end = start + 4});
+    }
+    for (bool jump_labels : {false, true}) {
+        std::string text = disassemble_program(program, nullptr, {.jump_labels = jump_labels});
+        EXPECT_NE(text.find("call exit"), std::string::npos) << text;
+        EXPECT_NE(text.find("r1 = func[invalid] ll"), std::string::npos) << text;
+        auto result = assemble(text);
+        ASSERT_TRUE(result) << result.error().to_string() << "\n" << text;
+        EXPECT_EQ(result->instructions, program.instructions) << text;
+    }
+}
+
 TEST(RoundTrip, EveryCorpusProgramWithPcsAndFunctionLabels) {
     if (!test::have_samples()) GTEST_SKIP() << "shared corpus absent";
     Tally tally;
