@@ -45,7 +45,8 @@ std::expected<ProgramEntry, std::string> read_program(const json& value, const s
     for (auto [field, key, required] : {std::tuple{&program.section, "section", true}, {&program.name, "name", true},
                                         {&program.type, "type", true}, {&program.verdict, "verdict", true},
                                         {&program.error, "error", false}, {&program.needs, "needs", false},
-                                        {&program.kernel_log, "kernel_log", false}}) {
+                                        {&program.kernel_log, "kernel_log", false},
+                                        {&program.control_for, "control_for", false}}) {
         auto text = string_field(value, key, where, required);
         if (!text) return std::unexpected(text.error());
         *field = *text;
@@ -55,6 +56,10 @@ std::expected<ProgramEntry, std::string> read_program(const json& value, const s
         return std::unexpected(here + ": verdict must be \"accept\" or \"reject\"");
     if ((program.verdict == "reject") != !program.error.empty())
         return std::unexpected(here + ": a rejected program needs an \"error\", an accepted one must not have one");
+    if (auto flag = value.find("unprivileged"); flag != value.end()) {
+        if (!flag->is_boolean()) return std::unexpected(here + ": \"unprivileged\" must be true or false");
+        program.unprivileged = flag->get<bool>();
+    }
     if (value.contains("kernel_verdict")) {
         auto kernel = string_field(value, "kernel_verdict", here);
         if (!kernel) return std::unexpected(kernel.error());

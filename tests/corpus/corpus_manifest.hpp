@@ -28,6 +28,10 @@ struct ProgramEntry {
     std::string verdict;  // "accept" or "reject": what bpfvet must answer
     std::string error;    // error code when verdict is "reject"
     std::string needs;    // e.g. "refinement": accepted only with that analysis
+    // The verdict holds for an unprivileged load (bpfvet: AnalysisOptions::
+    // unprivileged); a privileged load accepts, as the kernel does as root.
+    bool unprivileged = false;
+    std::string control_for;  // the relation program this negative is the control of
     // What the kernel says when loaded as root, when it differs from `verdict`
     // (privileged loads allow pointer leaks, comparisons and uninitialized stack).
     std::optional<std::string> kernel_verdict;

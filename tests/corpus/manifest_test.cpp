@@ -113,6 +113,30 @@ TEST(CorpusManifest, HasRefinementProgramsAndRunsForPacketPrograms) {
     EXPECT_GE(refinement, 2);
 }
 
+TEST(CorpusManifest, PrivilegeDependentVerdictsAreMarked) {
+    // A verdict the kernel only gives unprivileged loads is marked so, and the
+    // root oracle expects the privileged answer (accept) for it.
+    const auto entries = load_manifest_or_fail();
+    std::set<std::string> sources;
+    for (const auto& entry : entries) sources.insert(entry.source);
+    int unprivileged = 0;
+    for (const auto& entry : entries)
+        for (const auto& program : entry.programs) {
+            if (program.unprivileged) {
+                ++unprivileged;
+                EXPECT_EQ(program.verdict, "reject") << program.name;
+                EXPECT_EQ(program.expected_kernel_verdict(), "accept") << program.name;
+            } else {
+                EXPECT_EQ(program.expected_kernel_verdict(), program.verdict)
+                    << program.name << ": only privilege-dependent programs may differ from the kernel";
+            }
+            if (!program.control_for.empty()) {
+                EXPECT_TRUE(sources.contains(program.control_for)) << program.name << ": " << program.control_for;
+            }
+        }
+    EXPECT_EQ(unprivileged, 3);  // uninitialized-stack, pointer-comparison, pointer-leak
+}
+
 TEST(CorpusManifest, EveryObjectLoadsWithTheListedPrograms) {
     const auto entries = load_manifest_or_fail();
     for (const auto& entry : entries)
