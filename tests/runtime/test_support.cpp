@@ -8,8 +8,14 @@
 
 namespace bpfvet::runtime::test {
 
-std::vector<ir::Instruction> assemble_or_die(std::string_view text) {
-    auto assembled = ir::assemble(text);
+std::vector<ir::Instruction> assemble_or_die(std::string_view text, const std::vector<ir::MapDefinition>& maps) {
+    ir::AssemblyOptions options;
+    options.map_resolver = [&](std::string_view name) -> std::optional<uint32_t> {
+        for (size_t i = 0; i < maps.size(); ++i)
+            if (maps[i].name == name) return uint32_t(i);
+        return std::nullopt;
+    };
+    auto assembled = ir::assemble(text, options);
     if (!assembled) throw std::runtime_error("assembly failed: " + assembled.error().to_string());
     return assembled->instructions;
 }

@@ -13,7 +13,8 @@
 namespace bpfvet::runtime::test {
 
 // Assembles `text` (either dialect) or fails the test.
-std::vector<ir::Instruction> assemble_or_die(std::string_view text);
+// Assembles `text` (either dialect) or throws; map[name] refers to `maps` by name.
+std::vector<ir::Instruction> assemble_or_die(std::string_view text, const std::vector<ir::MapDefinition>& maps = {});
 
 // An object with one program (section "test") of `type` and `maps`.
 ir::Object make_object(std::vector<ir::Instruction> code, ir::ProgramType type = ir::ProgramType::Unspecified,
