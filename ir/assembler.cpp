@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <limits>
+#include <map>
 #include <set>
 
 namespace bpfvet::ir {
@@ -76,12 +77,27 @@ namespace {
 using PatternElement = std::variant<std::string_view, Operand>;
 
 // Each form's template as tokens: "{dst} += {imm}" -> [Dst, "+=", Imm].
-const std::vector<std::vector<PatternElement>>& patterns() {
-    static const std::vector<std::vector<PatternElement>> all = [] {
-        std::vector<std::vector<PatternElement>> built;
-        for (const auto& form : syntax::forms()) {
+struct Patterns {
+    std::vector<std::vector<PatternElement>> of_form;  // parallel to syntax::forms()
+    // Forms by their key, in table order: a line is only tried against the
+    // forms sharing its key. The key is the first token that is not a register:
+    // "if" in "if r1 > 3 goto +1", "+=" in "r1 += 3", "=" in "r0 = *(u8 *)skb[4]".
+    // Every template begins with at most one register (an operand or a literal
+    // "r0"), so a line and the template it matches have the same key.
+    std::map<std::string_view, std::vector<size_t>, std::less<>> by_key;
+};
+
+bool is_register_name(std::string_view text) {
+    return syntax::parse_register(text, 'r').has_value() || syntax::parse_register(text, 'w').has_value();
+}
+
+const Patterns& patterns() {
+    static const Patterns all = [] {
+        Patterns built;
+        const auto& forms = syntax::forms();
+        for (size_t i = 0; i < forms.size(); ++i) {
             std::vector<PatternElement> pattern;
-            for (const auto& piece : form.pattern.pieces) {
+            for (const auto& piece : forms[i].pattern.pieces) {
                 if (const auto* operand = std::get_if<Operand>(&piece)) {
                     pattern.emplace_back(*operand);
                     continue;
@@ -89,7 +105,13 @@ const std::vector<std::vector<PatternElement>>& patterns() {
                 // The literal lives as long as the form table, so views into it stay valid.
                 for (const auto& token : syntax::tokenize(std::get<std::string>(piece))) pattern.emplace_back(token.text);
             }
-            built.push_back(std::move(pattern));
+            bool register_first = std::holds_alternative<Operand>(pattern[0]) ||
+                                  is_register_name(std::get<std::string_view>(pattern[0]));
+            // Templates never begin with two operands, so the second element is a literal when needed.
+            std::string_view key = register_first ? std::get<std::string_view>(pattern[1])
+                                                  : std::get<std::string_view>(pattern[0]);
+            built.by_key[key].push_back(i);
+            built.of_form.push_back(std::move(pattern));
         }
         return built;
     }();
@@ -287,11 +309,17 @@ std::span<const Token> without_block_annotation(std::span<const Token> tokens) {
 
 LineResult assemble_conventional_line(std::span<const Token> tokens, const IsLabel& is_label) {
     tokens = without_block_annotation(tokens);
+    if (tokens.empty()) return std::unexpected(std::string("not an instruction"));
+    bool register_first = is_register_name(tokens[0].text);
+    if (register_first && tokens.size() < 2) return std::unexpected(std::string("not an instruction"));
+    std::string_view key = register_first ? tokens[1].text : tokens[0].text;
+    const auto& all = patterns();
+    auto candidates = all.by_key.find(key);
+    if (candidates == all.by_key.end()) return std::unexpected(std::string("not an instruction"));
     Matcher matcher(tokens, is_label);
     const auto& forms = syntax::forms();
-    const auto& all_patterns = patterns();
-    for (size_t i = 0; i < forms.size(); ++i)
-        if (matcher.match(forms[i], all_patterns[i])) return std::move(matcher.line);
+    for (size_t i : candidates->second)
+        if (matcher.match(forms[i], all.of_form[i])) return std::move(matcher.line);
     return std::unexpected(std::string("not an instruction"));
 }
 
@@ -308,11 +336,19 @@ struct TextLine {
     std::vector<Token> tokens;
 };
 
-// Splits off "12:" pc prefixes and "name:" labels; returns the labels declared.
+// Splits off "12:" pc prefixes, "(bf)" opcodes and "name:" labels; returns the labels declared.
 std::vector<std::string_view> take_prefixes(std::vector<Token>& tokens) {
     std::vector<std::string_view> labels;
     size_t start = 0;
     if (tokens.size() >= 2 && tokens[0].kind == syntax::TokenKind::Number && tokens[1].text == ":") start = 2;
+    // The kernel verifier log shows the opcode after the pc: "12: (bf) r1 = r6".
+    auto is_opcode = [](std::string_view text) {
+        return text.size() == 2 && std::isxdigit(static_cast<unsigned char>(text[0])) &&
+               std::isxdigit(static_cast<unsigned char>(text[1]));
+    };
+    if (tokens.size() >= start + 3 && tokens[start].text == "(" && is_opcode(tokens[start + 1].text) &&
+        tokens[start + 2].text == ")")
+        start += 3;
     while (start + 1 < tokens.size() && tokens[start].kind == syntax::TokenKind::Identifier &&
            tokens[start + 1].text == ":") {
         labels.push_back(tokens[start].text);

@@ -5,8 +5,9 @@
 //         r0 = *(u32 *)(r1 + 4)
 //         if r1 > 0x10 goto +3         (or "goto pc+3", or "goto some_label")
 //         r1 = map[my_map] ll          call bpf_map_lookup_elem
-//     Kernel verifier log spellings are accepted too: "goto pc+3",
-//     "call bpf_map_lookup_elem#1", "(r10 -8)".
+//     Kernel verifier log spellings are accepted too: "12: (bf) r1 = r6",
+//     "goto pc+3", "call bpf_map_lookup_elem#1", "(r10 -8)", "; R0_w=0"
+//     state comments. (Not its "r1 = map[id:5]" nor LDDW without "ll".)
 //
 // (b) the uBPF / bpf_conformance dialect (the "-- asm" sections of the
 //     conformance *.data files):

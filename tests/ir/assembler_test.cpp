@@ -125,6 +125,8 @@ TEST(Assembler, ConventionalSpellingsFromKernelLogsAndObjdump) {
     EXPECT_EQ(assembled("r0 = -1 ll"), (std::vector{make(0x18, 0, 0, 0, -1), make(0, 0, 0, 0, -1)}));
     EXPECT_EQ(assembled("r0 = 18446744073709551615 ll"), (std::vector{make(0x18, 0, 0, 0, -1), make(0, 0, 0, 0, -1)}));
     EXPECT_EQ(assembled("  12: r0 = 1   ; a comment"), std::vector{make(0xb7, 0, 0, 0, 1)});
+    EXPECT_EQ(assembled("12: (bf) r1 = r6                      ; R1_w=ctx() R6_w=ctx()"), std::vector{make(0xbf, 1, 6)});
+    EXPECT_EQ(assembled("3: (85) call bpf_map_lookup_elem#1"), std::vector{make(0x85, 0, 0, 0, 1)});
     EXPECT_EQ(assembled("# a comment line\nexit // another"), std::vector{make(0x95)});
     EXPECT_EQ(assembled("invalid 0x00000000000000ff"), std::vector{make(0xff)});
 }
@@ -248,6 +250,8 @@ TEST(Assembler, UbpfDialect) {
         {"mov32 %r0, 1", {make(0xb4, 0, 0, 0, 1)}},
         {"mov32 %r1, 0x87654321", {make(0xb4, 1, 0, 0, int32_t(0x87654321u))}},
         {"add32 %r0, -3", {make(0x04, 0, 0, 0, -3)}},
+        {"mov %r0, -0x10", {make(0xb7, 0, 0, 0, -16)}},
+        {"mov %r0, 0xffffffff", {make(0xb7, 0, 0, 0, -1)}},
         {"add %r0, %r1", {make(0x0f, 0, 1)}},
         {"sdiv %r0, 3", {make(0x37, 0, 0, 1, 3)}},
         {"smod32 %r0, %r1", {make(0x9c, 0, 1, 1)}},
