@@ -1,7 +1,15 @@
 #include "ir/disassembler.hpp"
 
+#include "ir/assembly_syntax.hpp"
+
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -276,6 +284,75 @@ TEST(Disassembler, JumpLabels) {
               "sub:\n"
               "r0 = 1\n"
               "exit\n");
+}
+
+// An independent oracle: LLVM's own BPF assembler reads our text and must
+// produce our bytes. It knows every form except our pseudo-LDDW spellings,
+// named or pc-relative calls (it makes relocations of them), kfuncs, gotol
+// with a number, load-acquire/store-release (LLVM 21) and skb[rN + k].
+TEST(Disassembler, LlvmMcAssemblesOurTextToTheSameBytes) {
+    const std::filesystem::path llvm_mc = "/usr/lib/llvm-19/bin/llvm-mc";
+    if (!std::filesystem::exists(llvm_mc)) GTEST_SKIP() << "no " << llvm_mc;
+    auto llvm_knows = [](const std::string& text) {
+        for (std::string_view unknown : {"map", "btf_id", "func[", "call ", "skb[r", "load_acquire", "store_release",
+                                         "gotol", "invalid"})
+            if (text.find(unknown) != std::string::npos) return false;
+        return true;
+    };
+    std::vector<std::string> lines;
+    std::vector<std::vector<Instruction>> expected;
+    std::set<std::string> seen;
+    std::set<const syntax::Form*> forms_checked;
+    for (int opcode = 0; opcode < 256; ++opcode)
+        for (uint8_t dst : {0, 3, 10})
+            for (uint8_t src : {0, 1, 2, 9, 10})
+                for (int16_t offset : {0, 1, 8, 16, 32, -8, -32768, 32767})
+                    for (int32_t imm : {0, 1, -1, 16, 32, 64, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1, 255,
+                                        INT32_MIN, INT32_MAX}) {
+                        std::vector<Instruction> slots{make(uint8_t(opcode), dst, src, offset, imm)};
+                        if (opcode == 0x18) slots.push_back(make(0, 0, 0, 0, imm ^ 0x5a5a));
+                        const Instruction* next = slots.size() > 1 ? &slots[1] : nullptr;
+                        const syntax::Form* form = syntax::find_form(slots[0], next);
+                        if (form == nullptr) continue;
+                        std::string text = disassemble(slots[0], next);
+                        if (!llvm_knows(text) || !seen.insert(text).second) continue;
+                        forms_checked.insert(form);
+                        lines.push_back(text);
+                        expected.push_back(slots);
+                    }
+    auto input = std::filesystem::temp_directory_path() / ("bpfvet_llvm_mc_" + std::to_string(getpid()) + ".s");
+    {
+        std::ofstream out(input);
+        for (const auto& line : lines) out << line << "\n";
+    }
+    std::string command = llvm_mc.string() + " -triple bpfel -mcpu=v4 -show-encoding " + input.string() + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::vector<std::string> output;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output.emplace_back(buffer);
+    pclose(pipe);
+    std::filesystem::remove(input);
+
+    size_t checked = 0;
+    for (const auto& out : output) {
+        ASSERT_EQ(out.find("error"), std::string::npos) << out;
+        size_t bracket = out.find("# encoding: [");
+        if (bracket == std::string::npos) continue;
+        ASSERT_LT(checked, lines.size());
+        std::vector<uint8_t> bytes;
+        for (size_t at = out.find("0x", bracket); at != std::string::npos; at = out.find("0x", at + 2))
+            bytes.push_back(uint8_t(std::stoul(out.substr(at, 4), nullptr, 16)));
+        std::vector<uint8_t> ours;
+        for (const auto& slot : expected[checked])
+            for (int i = 0; i < 8; ++i) ours.push_back(uint8_t(encode_slot(slot) >> (8 * i)));
+        EXPECT_EQ(bytes, ours) << lines[checked];
+        ++checked;
+    }
+    EXPECT_EQ(checked, lines.size());
+    EXPECT_GE(forms_checked.size(), 140u);
+    std::printf("llvm-mc agrees on %zu lines covering %zu of %zu forms\n", checked, forms_checked.size(),
+                syntax::forms().size());
 }
 
 }  // namespace
