@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <map>
@@ -127,6 +128,7 @@ struct Matcher {
     Instruction first{}, second{};
     bool dst_seen = false, src_seen = false;
     Line line;
+    size_t furthest = 0;  // the furthest token any form got to, for the error message
 
     [[nodiscard]] bool at(std::string_view text) const {
         return position < tokens.size() && tokens[position].text == text;
@@ -283,14 +285,23 @@ struct Matcher {
         position = 0;
         line = {};
         for (const auto& element : pattern) {
+            size_t element_start = position;
+            bool read_element = false;
             if (const auto* literal = std::get_if<std::string_view>(&element)) {
-                if (!at(*literal)) return false;
-                ++position;
-            } else if (!read(std::get<Operand>(element))) {
+                read_element = at(*literal);
+                if (read_element) ++position;
+            } else {
+                read_element = read(std::get<Operand>(element));
+            }
+            if (!read_element) {
+                furthest = std::max(furthest, element_start);
                 return false;
             }
         }
-        if (position != tokens.size()) return false;
+        if (position != tokens.size()) {
+            furthest = std::max(furthest, position);
+            return false;
+        }
         line.slots.push_back(first);
         if (form.wide) line.slots.push_back(second);
         return true;
@@ -315,12 +326,17 @@ LineResult assemble_conventional_line(std::span<const Token> tokens, const IsLab
     std::string_view key = register_first ? tokens[1].text : tokens[0].text;
     const auto& all = patterns();
     auto candidates = all.by_key.find(key);
-    if (candidates == all.by_key.end()) return std::unexpected(std::string("not an instruction"));
+    if (candidates == all.by_key.end())
+        return std::unexpected(fmt::format("not an instruction (nothing starts with '{}')", key));
     Matcher matcher(tokens, is_label);
     const auto& forms = syntax::forms();
     for (size_t i : candidates->second)
         if (matcher.match(forms[i], all.of_form[i])) return std::move(matcher.line);
-    return std::unexpected(std::string("not an instruction"));
+    // "r1 = 0x100000000" -> not an instruction (cannot read '0x100000000' here)
+    if (matcher.furthest >= tokens.size())
+        return std::unexpected(fmt::format("not an instruction (incomplete after '{}')", tokens.back().text));
+    return std::unexpected(
+        fmt::format("not an instruction (cannot read '{}' here)", tokens[matcher.furthest].text));
 }
 
 }  // namespace assembly

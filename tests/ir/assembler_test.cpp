@@ -199,12 +199,13 @@ TEST(Assembler, ErrorsNameTheLine) {
         std::string_view message_part;
     };
     const Bad bad[] = {
-        {"r0 = 1\nr0 += \nexit", 2, "not an instruction"},
-        {"r11 = 1", 1, "not an instruction"},
-        {"w1 += r2", 1, "not an instruction"},
-        {"r1 = -r2", 1, "not an instruction"},  // neg names one register twice
-        {"r1 = 0x100000000", 1, "not an instruction"},
-        {"r0 = *(u32 *)(r1 + 40000)", 1, "not an instruction"},
+        {"r0 = 1\nr0 += \nexit", 2, "not an instruction (incomplete after '+=')"},
+        {"r11 = 1", 1, "nothing starts with 'r11'"},
+        {"w1 += r2", 1, "cannot read 'r2'"},
+        {"r1 = -r2", 1, "cannot read 'r2'"},  // neg names one register twice
+        {"r1 = 0x100000000", 1, "incomplete after '0x100000000'"},  // only an LDDW ("... ll") holds it
+        {"r0 = *(u32 *)(r1 + 40000)", 1, "cannot read '+'"},
+        {"if r1 >> 3 goto +1", 1, "cannot read '>'"},
         {"goto nowhere", 1, "undefined label 'nowhere'"},
         {"a:\na:\nexit", 2, "declared twice"},
         {"call no_such_helper", 1, "not an instruction"},
