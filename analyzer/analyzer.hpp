@@ -1,0 +1,41 @@
+// Entry point of the analyzer: decides whether the kernel-style safety rules
+// hold for one linked program, by abstract interpretation over its CFG.
+#pragma once
+
+#include "analyzer/diagnostic.hpp"
+#include "ir/program.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bpfvet::analyzer {
+
+struct AnalysisOptions {
+    // Stricter rules of an unprivileged loader: no pointer leaks, no pointer
+    // comparisons, no reads of uninitialized stack by helpers.
+    bool unprivileged = false;
+    // Overrides the program's type (e.g. for sections whose name implies none).
+    std::optional<ir::ProgramType> type;
+    uint64_t max_steps = 1'000'000;  // abstract instruction steps, like the kernel's limit
+    double max_seconds = 10.0;
+    bool record_invariants = false;
+    size_t max_errors = 16;
+};
+
+struct AnalysisResult {
+    bool accepted = false;
+    std::vector<Diagnostic> errors;
+    uint64_t steps = 0;
+    double seconds = 0;
+    ir::ProgramType type = ir::ProgramType::Unspecified;
+    // With record_invariants: the state before each reached instruction.
+    std::map<uint32_t, std::string> invariants;
+};
+
+[[nodiscard]] AnalysisResult analyze_program(const ir::Object& object, const ir::Program& program,
+                                             const AnalysisOptions& options = {});
+
+}  // namespace bpfvet::analyzer

@@ -1,0 +1,100 @@
+// The analyzer's machinery, shared by the transfer_*.cpp and fixpoint.cpp files.
+// Not part of the public interface (see analyzer.hpp).
+#pragma once
+
+#include "analyzer/analyzer.hpp"
+#include "analyzer/context_table.hpp"
+#include "analyzer/helper_table.hpp"
+#include "analyzer/state.hpp"
+#include "ir/cfg.hpp"
+
+#include <chrono>
+#include <initializer_list>
+#include <map>
+#include <set>
+
+namespace bpfvet::analyzer::detail {
+
+enum class Access : uint8_t { Read, Write };
+
+// Tags keep ids handed out at the same pc apart.
+enum class IdTag : uint32_t { Copy = 0, Lookup = 1, PacketBase = 2, Socket = 3 };
+
+struct BranchStates {
+    AbstractState taken;
+    AbstractState fallthrough;
+};
+
+class Engine {
+public:
+    Engine(const ir::Object& object, const ir::Program& program, const ir::ProgramCfg& cfg,
+           const AnalysisOptions& options, ir::ProgramType type);
+
+    AnalysisResult run();
+
+    // --- fixpoint.cpp
+    AbstractState analyze_function(uint32_t function, const AbstractState& entry);
+
+    // --- transfer_*.cpp: each leaves `state` bottom after reporting an error.
+    void execute(uint32_t pc, AbstractState& state);
+    BranchStates branch(uint32_t pc, const AbstractState& state);
+    void check_exit(uint32_t pc, AbstractState& state);
+
+private:
+    struct FunctionRun;
+    struct EdgeState {
+        ir::BlockId target = 0;
+        AbstractState state;
+    };
+    void run_sequence(FunctionRun& run, const std::vector<ir::WtoElement>& elements);
+    void run_component(FunctionRun& run, const ir::WtoElement& component);
+    void run_block(FunctionRun& run, ir::BlockId block, AbstractState state);
+    AbstractState incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside, bool from_inside);
+    void add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, const AbstractState& state);
+
+    void execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void pointer_arithmetic(uint32_t pc, const ir::Instruction& insn, AbstractState& state, const Value& src);
+    bool add_to_pointer(uint32_t pc, AbstractState& state, Value& pointer, const Scalar& amount, bool subtract,
+                        int reg);
+    void execute_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void execute_store(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void execute_lddw(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    void execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+
+public:
+    // --- transfer_memory.cpp
+    // Checks an access of `size` bytes at `pointer` + `offset`. For reads,
+    // returns the loaded value; for writes, stores `stored` (may be null for
+    // "unknown bytes"). nullopt after reporting an error. `what` names the
+    // access in messages ("read", "helper argument r2").
+    std::optional<Value> access_memory(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
+                                       Access access, const Value* stored, bool variable_size = false);
+    bool check_stack_depth(uint32_t pc, AbstractState& state);
+
+    // Reports an error with the registers `regs` described; the state becomes bottom.
+    void report(AbstractState& state, ErrorCode code, uint32_t pc, std::string message, std::vector<int> regs);
+    bool require_initialized(uint32_t pc, AbstractState& state, int reg);
+    uint32_t fresh_id(AbstractState& state, uint32_t pc, IdTag tag);
+    bool can_write_packet() const;
+    bool budget_spent(uint32_t pc, AbstractState& state);
+
+    const ir::Object& object_;
+    const ir::Program& program_;
+    const ir::ProgramCfg& cfg_;
+    const AnalysisOptions& options_;
+    ir::ProgramType type_;
+    std::optional<ContextDescriptor> context_;
+    std::vector<Diagnostic> errors_;
+    std::set<std::pair<uint32_t, ErrorCode>> reported_;
+    uint64_t steps_ = 0;
+    bool aborted_ = false;
+    std::chrono::steady_clock::time_point started_;
+    std::map<uint32_t, AbstractState> invariants_;
+    // Innermost loop being unrolled: its head pc and iteration count, for messages.
+    std::vector<std::pair<uint32_t, uint64_t>> loops_;
+};
+
+}  // namespace bpfvet::analyzer::detail

@@ -1,0 +1,153 @@
+// Iteration over each function's weak topological order. Straight-line parts
+// and branches are visited once, merging states where paths meet. Loops are
+// unrolled, as the kernel does: each pass through a loop starts from the state
+// the previous pass left at its back edges, and the loop is done when no path
+// comes back. That proves termination directly (the bound is the number of
+// passes); a pass that returns to the loop head in exactly the state it started
+// from can repeat forever and is rejected as unbounded, and a loop that keeps
+// changing without exiting runs into the step budget.
+#include "analyzer/engine.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer::detail {
+
+struct Engine::FunctionRun {
+    const ir::FunctionCfg& cfg;
+    AbstractState entry;
+    AbstractState exits = AbstractState::bottom();
+    // States on the edges leaving each block, keyed by (block, edge kind).
+    std::map<std::pair<ir::BlockId, ir::EdgeKind>, EdgeState> edges;
+};
+
+namespace {
+
+void mark_members(const ir::WtoElement& element, std::vector<bool>& members) {
+    members[element.block] = true;
+    for (const auto& inner : element.body) mark_members(inner, members);
+}
+
+}  // namespace
+
+AbstractState Engine::analyze_function(uint32_t function, const AbstractState& entry) {
+    FunctionRun run{cfg_.functions[function], entry, AbstractState::bottom(), {}};
+    run_sequence(run, run.cfg.wto);
+    return run.exits;
+}
+
+void Engine::add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, const AbstractState& state) {
+    if (state.is_bottom()) return;
+    ir::BlockId target = 0;
+    bool found = false;
+    for (auto [it, end] = boost::out_edges(source, run.cfg.graph); it != end; ++it) {
+        if (run.cfg.graph[*it] == kind) {
+            target = boost::target(*it, run.cfg.graph);
+            found = true;
+            break;
+        }
+    }
+    if (!found) return;
+    auto key = std::make_pair(source, kind);
+    auto existing = run.edges.find(key);
+    if (existing == run.edges.end())
+        run.edges.emplace(key, EdgeState{target, state});
+    else
+        existing->second.state = existing->second.state.join(state);
+}
+
+AbstractState Engine::incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside,
+                               bool from_inside) {
+    AbstractState in = AbstractState::bottom();
+    if (block == run.cfg.entry && !from_inside) in = run.entry;
+    for (auto [it, end] = boost::in_edges(block, run.cfg.graph); it != end; ++it) {
+        ir::BlockId source = boost::source(*it, run.cfg.graph);
+        if (inside != nullptr && (*inside)[source] != from_inside) continue;
+        auto found = run.edges.find({source, run.cfg.graph[*it]});
+        if (found != run.edges.end()) in = in.join(found->second.state);
+    }
+    return in;
+}
+
+void Engine::run_sequence(FunctionRun& run, const std::vector<ir::WtoElement>& elements) {
+    for (const auto& element : elements) {
+        if (aborted_) return;
+        if (element.is_component)
+            run_component(run, element);
+        else
+            run_block(run, element.block, incoming(run, element.block, nullptr, false));
+    }
+}
+
+void Engine::run_component(FunctionRun& run, const ir::WtoElement& component) {
+    std::vector<bool> members(boost::num_vertices(run.cfg.graph), false);
+    mark_members(component, members);
+    uint32_t head_pc = run.cfg.graph[component.block].first;
+    AbstractState in = incoming(run, component.block, &members, false);
+    loops_.emplace_back(head_pc, 0);
+    while (!in.is_bottom() && !aborted_) {
+        // Edges inside the loop describe one pass; edges leaving it accumulate.
+        std::erase_if(run.edges, [&](const auto& entry) {
+            return members[entry.first.first] && members[entry.second.target];
+        });
+        run_block(run, component.block, in);
+        run_sequence(run, component.body);
+        if (aborted_) break;
+        AbstractState next = incoming(run, component.block, &members, true);
+        if (next.is_bottom()) break;
+        if (next.equals(in)) {
+            AbstractState copy = next;
+            report(copy, ErrorCode::UnboundedLoop, head_pc,
+                   fmt::format("the loop at instruction {} comes back to its start in the same state after pass {}, "
+                               "so nothing bounds its number of iterations",
+                               head_pc, loops_.back().second + 1),
+                   {});
+            break;
+        }
+        in = std::move(next);
+        ++loops_.back().second;
+    }
+    // The loop's internal edges are not needed any more; keep memory small.
+    std::erase_if(run.edges, [&](const auto& entry) {
+        return members[entry.first.first] && members[entry.second.target];
+    });
+    loops_.pop_back();
+}
+
+void Engine::run_block(FunctionRun& run, ir::BlockId block, AbstractState state) {
+    if (state.is_bottom() || aborted_) return;
+    const ir::BasicBlock& bounds = run.cfg.graph[block];
+    uint32_t pc = bounds.first;
+    while (true) {
+        if (budget_spent(pc, state)) return;
+        if (options_.record_invariants) {
+            auto [it, inserted] = invariants_.try_emplace(pc, state);
+            if (!inserted) it->second = it->second.join(state);
+        }
+        const ir::Instruction& insn = program_.instructions[pc];
+        if (pc == bounds.last) {
+            if (insn.is_exit()) {
+                check_exit(pc, state);
+                if (!state.is_bottom()) run.exits = run.exits.join(state);
+                return;
+            }
+            if (insn.is_goto()) {
+                add_edge(run, block, ir::EdgeKind::Taken, state);
+                return;
+            }
+            if (insn.is_conditional_jump()) {
+                BranchStates out = branch(pc, state);
+                add_edge(run, block, ir::EdgeKind::Taken, out.taken);
+                add_edge(run, block, ir::EdgeKind::Fallthrough, out.fallthrough);
+                return;
+            }
+            execute(pc, state);
+            add_edge(run, block, ir::EdgeKind::Fallthrough, state);
+            return;
+        }
+        execute(pc, state);
+        if (state.is_bottom()) return;
+        pc += insn.is_lddw() ? 2 : 1;
+    }
+}
+
+}  // namespace bpfvet::analyzer::detail

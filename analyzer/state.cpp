@@ -1,0 +1,215 @@
+#include "analyzer/state.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer {
+
+AbstractState AbstractState::bottom() {
+    AbstractState s;
+    s.bottom_ = true;
+    return s;
+}
+
+AbstractState AbstractState::entry(uint32_t function) {
+    AbstractState s;
+    Frame frame;
+    frame.function = function;
+    s.frames_.push_back(std::move(frame));
+    s.packet_bases_.push_back(PacketBase{});
+    return s;
+}
+
+const PacketBase* AbstractState::packet_base(uint32_t id) const {
+    for (const auto& base : packet_bases_)
+        if (base.id == id) return &base;
+    return nullptr;
+}
+
+PacketBase& AbstractState::packet_base_or_start(uint32_t id) {
+    for (auto& base : packet_bases_)
+        if (base.id == id) return base;
+    return packet_bases_.front();
+}
+
+void AbstractState::add_packet_base(PacketBase base) {
+    drop_packet_base(base.id);
+    packet_bases_.push_back(std::move(base));
+    std::sort(packet_bases_.begin(), packet_bases_.end(),
+              [](const PacketBase& a, const PacketBase& b) { return a.id < b.id; });
+}
+
+Scalar AbstractState::packet_offset_from_start(const Value& pointer) const {
+    const PacketBase* base = packet_base(pointer.region);
+    if (pointer.region == 0 || base == nullptr) return pointer.region == 0 ? pointer.number : Scalar::top();
+    return domains::apply(domains::BinaryOp::Add, base->offset, pointer.number, domains::OperandWidth::Full);
+}
+
+void AbstractState::drop_packet_base(uint32_t id) {
+    if (id == 0) return;
+    const PacketBase* base = packet_base(id);
+    if (base == nullptr) return;
+    Scalar base_offset = base->offset;
+    for_each_value([&](Value& v) {
+        if (v.is_pointer(PointerKind::Packet) && v.region == id) {
+            v.number = domains::apply(domains::BinaryOp::Add, base_offset, v.number, domains::OperandWidth::Full);
+            v.region = 0;
+        }
+    });
+    std::erase_if(packet_bases_, [&](const PacketBase& b) { return b.id == id; });
+}
+
+void AbstractState::invalidate_packet_pointers() {
+    for_each_value([](Value& v) {
+        if (v.is_pointer(PointerKind::Packet) || v.is_pointer(PointerKind::PacketEnd) ||
+            v.is_pointer(PointerKind::PacketMeta))
+            v = Value::unknown_scalar();
+    });
+    packet_bases_.clear();
+    packet_bases_.push_back(PacketBase{});
+    meta_range_ = 0;
+}
+
+void AbstractState::for_each_value(const std::function<void(Value&)>& visit) {
+    for (auto& frame : frames_) {
+        for (auto& r : frame.registers) visit(r);
+        for (auto& spill : frame.spills) visit(spill.value);
+    }
+}
+
+void AbstractState::release_id(uint32_t id) {
+    if (id == 0) return;
+    for_each_value([id](Value& v) {
+        if (v.id == id) v.id = 0;
+    });
+}
+
+void AbstractState::update_copies(uint32_t id, const std::function<void(Value&)>& update) {
+    if (id == 0) return;
+    for_each_value([&](Value& v) {
+        if (v.id == id) update(v);
+    });
+}
+
+namespace {
+
+Frame join_frames(const Frame& a, const Frame& b) {
+    Frame out;
+    out.function = a.function;
+    out.depth = std::max(a.depth, b.depth);
+    for (size_t r = 0; r < a.registers.size(); ++r) out.registers[r] = join_values(a.registers[r], b.registers[r]);
+    out.initialized = a.initialized & b.initialized;
+    for (const auto& spill : a.spills) {
+        for (const auto& other : b.spills) {
+            if (other.offset != spill.offset || other.width != spill.width) continue;
+            Value joined = join_values(spill.value, other.value);
+            if (!joined.is_uninitialized()) out.spills.push_back(Spill{spill.offset, spill.width, joined});
+        }
+    }
+    return out;
+}
+
+bool frame_leq(const Frame& a, const Frame& b) {
+    for (size_t r = 0; r < a.registers.size(); ++r)
+        if (!value_leq(a.registers[r], b.registers[r])) return false;
+    if ((b.initialized & ~a.initialized).any()) return false;
+    for (const auto& spill : b.spills) {
+        auto it = std::find_if(a.spills.begin(), a.spills.end(), [&](const Spill& s) {
+            return s.offset == spill.offset && s.width == spill.width;
+        });
+        if (it == a.spills.end() || !value_leq(it->value, spill.value)) return false;
+    }
+    return true;
+}
+
+// Packet pointers whose base the other state does not share, or that sit on
+// different bases in the two states, are re-expressed from the packet start.
+void reconcile_packet_bases(AbstractState& a, AbstractState& b) {
+    std::vector<uint32_t> drop;
+    auto collect = [&](AbstractState& s, const AbstractState& other) {
+        s.for_each_value([&](Value& v) {
+            if (v.is_pointer(PointerKind::Packet) && v.region != 0 && other.packet_base(v.region) == nullptr)
+                drop.push_back(v.region);
+        });
+    };
+    collect(a, b);
+    collect(b, a);
+    for (uint32_t id : drop) {
+        a.drop_packet_base(id);
+        b.drop_packet_base(id);
+    }
+}
+
+}  // namespace
+
+AbstractState AbstractState::join(const AbstractState& other) const {
+    if (bottom_) return other;
+    if (other.bottom_) return *this;
+    AbstractState a = *this;
+    AbstractState b = other;
+    reconcile_packet_bases(a, b);
+    // Registers on different bases in the two states: measure both from the start.
+    for (size_t f = 0; f < a.frames_.size(); ++f) {
+        auto fix = [&](Value& va, Value& vb) {
+            if (va.is_pointer(PointerKind::Packet) && vb.is_pointer(PointerKind::Packet) && va.region != vb.region) {
+                va.number = a.packet_offset_from_start(va);
+                va.region = 0;
+                vb.number = b.packet_offset_from_start(vb);
+                vb.region = 0;
+            }
+        };
+        for (size_t r = 0; r < 11; ++r) fix(a.frames_[f].registers[r], b.frames_[f].registers[r]);
+        for (auto& sa : a.frames_[f].spills)
+            for (auto& sb : b.frames_[f].spills)
+                if (sa.offset == sb.offset && sa.width == sb.width) fix(sa.value, sb.value);
+    }
+    AbstractState out;
+    out.meta_range_ = std::min(a.meta_range_, b.meta_range_);
+    for (const auto& base : a.packet_bases_) {
+        const PacketBase* ob = b.packet_base(base.id);
+        if (ob == nullptr) continue;
+        out.packet_bases_.push_back(
+            PacketBase{base.id, base.offset.join(ob->offset), std::min(base.range, ob->range)});
+    }
+    for (size_t f = 0; f < a.frames_.size() && f < b.frames_.size(); ++f)
+        out.frames_.push_back(join_frames(a.frames_[f], b.frames_[f]));
+    return out;
+}
+
+bool AbstractState::leq(const AbstractState& other) const {
+    if (bottom_) return true;
+    if (other.bottom_) return false;
+    if (frames_.size() != other.frames_.size()) return false;
+    if (meta_range_ < other.meta_range_) return false;
+    for (const auto& base : other.packet_bases_) {
+        const PacketBase* mine = packet_base(base.id);
+        if (mine == nullptr || mine->range < base.range || !mine->offset.leq(base.offset)) return false;
+    }
+    for (size_t f = 0; f < frames_.size(); ++f)
+        if (!frame_leq(frames_[f], other.frames_[f])) return false;
+    return true;
+}
+
+bool AbstractState::equals(const AbstractState& other) const { return leq(other) && other.leq(*this); }
+
+std::string AbstractState::to_string(const ir::Object* object) const {
+    if (bottom_) return "unreachable";
+    std::string out;
+    for (int r = 0; r < 11; ++r) {
+        const Value& v = reg(r);
+        if (v.is_uninitialized()) continue;
+        out += fmt::format("r{} = {}", r, describe_value(v, object));
+        if (v.id != 0) out += fmt::format(" (id {})", v.id);
+        out += "; ";
+    }
+    for (const auto& spill : current_frame().spills)
+        out += fmt::format("fp{} = {}; ", spill.offset, describe_value(spill.value, object));
+    for (const auto& base : packet_bases_)
+        if (base.range > 0) out += fmt::format("packet bytes proven from base #{}: {}; ", base.id, base.range);
+    if (meta_range_ > 0) out += fmt::format("metadata bytes proven: {}; ", meta_range_);
+    if (!out.empty()) out.resize(out.size() - 2);
+    return out;
+}
+
+}  // namespace bpfvet::analyzer

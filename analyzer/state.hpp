@@ -1,0 +1,95 @@
+// The abstract state at one program point: registers and stack of every active
+// frame (the innermost frame is the running function), and the relations the
+// kernel's verifier keeps besides values: how many packet bytes are proven
+// readable past each packet base, and the shared ids of copies.
+#pragma once
+
+#include "analyzer/value.hpp"
+
+#include <array>
+#include <bitset>
+#include <functional>
+#include <vector>
+
+namespace bpfvet::analyzer {
+
+inline constexpr int StackBytes = 512;
+
+// A register written to the stack with its exact value (pointers too). The
+// slot covers [offset, offset + width) from the frame pointer (offset < 0).
+struct Spill {
+    int16_t offset = 0;
+    uint8_t width = 8;
+    Value value;
+};
+
+struct Frame {
+    // The running frame's registers; for callers, their registers at the call
+    // (r6..r9 and r10 survive the call; r0..r5 are replaced on return).
+    std::array<Value, 11> registers{};
+    // Byte i describes fp - 512 + i.
+    std::bitset<StackBytes> initialized;
+    std::vector<Spill> spills;  // sorted by offset, non-overlapping
+    uint32_t function = 0;      // index into Program::functions
+    int32_t depth = 0;          // bytes of stack touched, for the combined limit
+};
+
+// A base that packet pointers with a variable offset are measured from: the
+// result of `data + x` for a non-constant x. Base 0 is the start of the packet.
+struct PacketBase {
+    uint32_t id = 0;
+    Scalar offset = Scalar::constant(0);  // where the base lies from the packet start
+    int64_t range = 0;                    // bytes from the base proven inside the packet
+};
+
+class AbstractState {
+public:
+    static AbstractState bottom();
+    static AbstractState entry(uint32_t function);
+
+    [[nodiscard]] bool is_bottom() const { return bottom_; }
+    [[nodiscard]] Value& reg(int r) { return frames_.back().registers[size_t(r)]; }
+    [[nodiscard]] const Value& reg(int r) const { return frames_.back().registers[size_t(r)]; }
+    [[nodiscard]] Frame& frame(size_t index) { return frames_[index]; }
+    [[nodiscard]] const Frame& frame(size_t index) const { return frames_[index]; }
+    [[nodiscard]] Frame& current_frame() { return frames_.back(); }
+    [[nodiscard]] const Frame& current_frame() const { return frames_.back(); }
+    [[nodiscard]] size_t frame_count() const { return frames_.size(); }
+    void push_frame(Frame frame) { frames_.push_back(std::move(frame)); }
+    void pop_frame() { frames_.pop_back(); }
+
+    // Packet bases and the metadata range.
+    [[nodiscard]] const PacketBase* packet_base(uint32_t id) const;
+    [[nodiscard]] PacketBase& packet_base_or_start(uint32_t id);
+    void add_packet_base(PacketBase base);
+    [[nodiscard]] int64_t meta_range() const { return meta_range_; }
+    void set_meta_range(int64_t range) { meta_range_ = range; }
+    // Where a packet pointer lies from the packet start.
+    [[nodiscard]] Scalar packet_offset_from_start(const Value& pointer) const;
+    // Re-expresses every pointer measured from `base` from the packet start and drops the base.
+    void drop_packet_base(uint32_t base);
+    // After a helper that may move packet data: every packet pointer becomes an unknown number.
+    void invalidate_packet_pointers();
+
+    // Every value: registers of all frames and spilled slots.
+    void for_each_value(const std::function<void(Value&)>& visit);
+    // Forgets `id` everywhere, so it can be handed out anew.
+    void release_id(uint32_t id);
+    // Applies `update` to every value carrying `id` (nonzero).
+    void update_copies(uint32_t id, const std::function<void(Value&)>& update);
+
+    [[nodiscard]] AbstractState join(const AbstractState& other) const;
+    [[nodiscard]] bool leq(const AbstractState& other) const;
+    [[nodiscard]] bool equals(const AbstractState& other) const;
+
+    // Lines like "r1 = pointer to stack frame 0, offset -8", for the registers that are initialized.
+    [[nodiscard]] std::string to_string(const ir::Object* object) const;
+
+private:
+    bool bottom_ = false;
+    std::vector<Frame> frames_;
+    std::vector<PacketBase> packet_bases_;  // sorted by id; always holds id 0
+    int64_t meta_range_ = 0;
+};
+
+}  // namespace bpfvet::analyzer

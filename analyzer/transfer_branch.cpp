@@ -1,0 +1,199 @@
+// Conditional jumps: each side gets the state refined by the condition.
+// Numbers are refined by the domains; a pointer compared with 0 is a null
+// check (for every copy of the lookup result); a packet pointer compared with
+// the packet end proves a range (for every pointer on the same base).
+#include "analyzer/engine.hpp"
+#include "domains/branch.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer::detail {
+
+using domains::Comparison;
+using ir::JmpOp;
+
+namespace {
+
+std::optional<Comparison> comparison_of(JmpOp op) {
+    switch (op) {
+    case JmpOp::Jeq: return Comparison::Eq;
+    case JmpOp::Jne: return Comparison::Ne;
+    case JmpOp::Jgt: return Comparison::Ugt;
+    case JmpOp::Jge: return Comparison::Uge;
+    case JmpOp::Jlt: return Comparison::Ult;
+    case JmpOp::Jle: return Comparison::Ule;
+    case JmpOp::Jsgt: return Comparison::Sgt;
+    case JmpOp::Jsge: return Comparison::Sge;
+    case JmpOp::Jslt: return Comparison::Slt;
+    case JmpOp::Jsle: return Comparison::Sle;
+    case JmpOp::Jset: return Comparison::Set;
+    default: return std::nullopt;
+    }
+}
+
+// The comparison with its operands swapped: `a > b` is `b < a`.
+JmpOp swapped(JmpOp op) {
+    switch (op) {
+    case JmpOp::Jgt: return JmpOp::Jlt;
+    case JmpOp::Jge: return JmpOp::Jle;
+    case JmpOp::Jlt: return JmpOp::Jgt;
+    case JmpOp::Jle: return JmpOp::Jge;
+    case JmpOp::Jsgt: return JmpOp::Jslt;
+    case JmpOp::Jsge: return JmpOp::Jsle;
+    case JmpOp::Jslt: return JmpOp::Jsgt;
+    case JmpOp::Jsle: return JmpOp::Jsge;
+    default: return op;
+    }
+}
+
+// For `pointer OP end`, whether the taken side (true) or the fall-through side
+// (false) implies pointer <= end. E.g. `if p > end goto drop` proves p <= end
+// when not taken.
+std::optional<bool> side_proving_in_bounds(JmpOp op) {
+    switch (op) {
+    case JmpOp::Jgt: return false;  // !(p > end)  => p <= end
+    case JmpOp::Jge: return false;  // !(p >= end) => p < end
+    case JmpOp::Jlt: return true;   // p < end
+    case JmpOp::Jle: return true;   // p <= end
+    default: return std::nullopt;
+    }
+}
+
+}  // namespace
+
+BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
+    const ir::Instruction& insn = program_.instructions[pc];
+    const bool uses_register = insn.source() == ir::Source::Reg;
+    const domains::OperandWidth width =
+        insn.cls() == ir::InstructionClass::Jmp32 ? domains::OperandWidth::Half : domains::OperandWidth::Full;
+    AbstractState state = in;
+    if (!require_initialized(pc, state, insn.dst)) return {state, state};
+    if (uses_register && !require_initialized(pc, state, insn.src)) return {state, state};
+    const Value left = state.reg(insn.dst);
+    const Value right = uses_register ? state.reg(insn.src) : Value::constant(uint64_t(int64_t(insn.imm)));
+    const JmpOp op = insn.jmp_op();
+    auto comparison = comparison_of(op);
+    if (!comparison) {
+        report(state, ErrorCode::InvalidInstruction, pc, "unknown conditional jump", {});
+        return {state, state};
+    }
+
+    // Numbers.
+    if (left.is_scalar() && right.is_scalar()) {
+        BranchStates out{state, state};
+        auto side = [&](AbstractState& s, bool taken) {
+            auto refined = domains::refine(*comparison, left.number, right.number, width, taken);
+            if (!refined || refined->left.is_bottom() || refined->right.is_bottom()) {
+                s = AbstractState::bottom();
+                return;
+            }
+            const Scalar l = refined->left, r = refined->right;
+            s.reg(insn.dst).number = l;
+            s.update_copies(left.id, [&](Value& v) { v.number = l; });
+            if (uses_register) {
+                s.reg(insn.src).number = r;
+                s.update_copies(right.id, [&](Value& v) { v.number = r; });
+            }
+        };
+        domains::BranchOutcome outcome = domains::evaluate(*comparison, left.number, right.number, width);
+        if (outcome == domains::BranchOutcome::Never) out.taken = AbstractState::bottom();
+        else side(out.taken, true);
+        if (outcome == domains::BranchOutcome::Always) out.fallthrough = AbstractState::bottom();
+        else side(out.fallthrough, false);
+        return out;
+    }
+
+    // Null checks: a pointer against the constant 0.
+    const bool left_pointer = left.is_pointer();
+    const Value& pointer = left_pointer ? left : right;
+    const Value& other = left_pointer ? right : left;
+    const int pointer_reg = left_pointer ? insn.dst : (uses_register ? insn.src : -1);
+    if (pointer.is_pointer() && other.is_constant(0) && (op == JmpOp::Jeq || op == JmpOp::Jne) && pointer_reg >= 0) {
+        BranchStates out{state, state};
+        AbstractState& equal = op == JmpOp::Jeq ? out.taken : out.fallthrough;
+        AbstractState& not_equal = op == JmpOp::Jeq ? out.fallthrough : out.taken;
+        if (!pointer.maybe_null) {
+            equal = AbstractState::bottom();  // a pointer the kernel knows is not null
+            return out;
+        }
+        equal.reg(pointer_reg) = Value::constant(0);
+        equal.update_copies(pointer.id, [](Value& v) { v = Value::constant(0); });
+        not_equal.reg(pointer_reg).maybe_null = false;
+        not_equal.update_copies(pointer.id, [](Value& v) { v.maybe_null = false; });
+        return out;
+    }
+
+    // Packet pointer against the packet end.
+    if (uses_register && left.is_pointer() && right.is_pointer()) {
+        const bool packet_vs_end = left.is_pointer(PointerKind::Packet) && right.is_pointer(PointerKind::PacketEnd);
+        const bool end_vs_packet = left.is_pointer(PointerKind::PacketEnd) && right.is_pointer(PointerKind::Packet);
+        if (packet_vs_end || end_vs_packet) {
+            const Value& packet = packet_vs_end ? left : right;
+            JmpOp normalized = packet_vs_end ? op : swapped(op);
+            BranchStates out{state, state};
+            if (auto side = side_proving_in_bounds(normalized)) {
+                AbstractState& proven = *side ? out.taken : out.fallthrough;
+                int64_t bytes = int64_t(std::min<uint64_t>(packet.number.umin(), uint64_t(1) << 30));
+                if (packet.number.smin() >= 0) {
+                    PacketBase& base = proven.packet_base_or_start(packet.region);
+                    if (base.id == packet.region) base.range = std::max(base.range, bytes);
+                }
+            }
+            return out;
+        }
+        const bool meta_vs_packet = left.is_pointer(PointerKind::PacketMeta) && right.is_pointer(PointerKind::Packet);
+        const bool packet_vs_meta = left.is_pointer(PointerKind::Packet) && right.is_pointer(PointerKind::PacketMeta);
+        if (meta_vs_packet || packet_vs_meta) {
+            const Value& meta = meta_vs_packet ? left : right;
+            const Value& data = meta_vs_packet ? right : left;
+            JmpOp normalized = meta_vs_packet ? op : swapped(op);
+            BranchStates out{state, state};
+            auto side = side_proving_in_bounds(normalized);
+            if (side && data.region == 0 && data.number.constant_value() == 0 && meta.number.smin() >= 0) {
+                AbstractState& proven = *side ? out.taken : out.fallthrough;
+                proven.set_meta_range(std::max(proven.meta_range(), int64_t(meta.number.umin())));
+            }
+            return out;
+        }
+    }
+
+    // Any other comparison involving a pointer: allowed for privileged loaders, both ways possible.
+    if (options_.unprivileged) {
+        report(state, ErrorCode::PointerComparison, pc,
+               "comparing a pointer with anything but 0, or packet pointers with each other, is not allowed for "
+               "unprivileged programs",
+               uses_register ? std::vector<int>{insn.dst, insn.src} : std::vector<int>{insn.dst});
+        return {state, state};
+    }
+    return {state, state};
+}
+
+void Engine::execute(uint32_t pc, AbstractState& state) {
+    const ir::Instruction& insn = program_.instructions[pc];
+    switch (insn.cls()) {
+    case ir::InstructionClass::Alu:
+    case ir::InstructionClass::Alu64: execute_alu(pc, insn, state); return;
+    case ir::InstructionClass::Ldx: execute_load(pc, insn, state); return;
+    case ir::InstructionClass::St: execute_store(pc, insn, state); return;
+    case ir::InstructionClass::Stx:
+        if (insn.mem_mode() == ir::MemMode::Atomic) execute_atomic(pc, insn, state);
+        else execute_store(pc, insn, state);
+        return;
+    case ir::InstructionClass::Ld:
+        if (insn.is_lddw()) execute_lddw(pc, insn, state);
+        else execute_legacy_packet_load(pc, insn, state);
+        return;
+    case ir::InstructionClass::Jmp:
+    case ir::InstructionClass::Jmp32:
+        if (insn.is_helper_call()) execute_helper_call(pc, insn, state);
+        else if (insn.is_local_call()) execute_local_call(pc, insn, state);
+        else if (insn.is_call())
+            report(state, ErrorCode::InvalidInstruction, pc,
+                   insn.is_kfunc_call() ? "calls to kernel functions (kfuncs) are not supported"
+                                        : "indirect calls are not supported",
+                   {});
+        return;  // goto, exit and conditional jumps are handled by the fixpoint
+    }
+}
+
+}  // namespace bpfvet::analyzer::detail

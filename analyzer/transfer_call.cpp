@@ -1,0 +1,285 @@
+// Calls: helpers are checked against their prototype (helper_table.cpp);
+// local functions are analysed with the caller's argument state, one frame
+// deeper, and their exit states flow back to the call site.
+#include "analyzer/engine.hpp"
+
+#include "ir/helper_names.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer::detail {
+
+namespace {
+
+constexpr int max_call_frames = 8;
+constexpr uint64_t max_memory_size = uint64_t(1) << 29;
+
+std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
+
+}  // namespace
+
+void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    const HelperPrototype* helper = helper_prototype(insn.imm);
+    if (helper == nullptr) {
+        std::string_view name = ir::helper_name(insn.imm);
+        report(state, ErrorCode::UnknownHelper, pc,
+               name.empty() ? fmt::format("helper function #{} is unknown", insn.imm)
+                            : fmt::format("helper {}#{} has no prototype in this analyzer", name, insn.imm),
+               {});
+        return;
+    }
+    if (!helper_allowed(*helper, type_)) {
+        report(state, ErrorCode::HelperNotAllowed, pc,
+               fmt::format("programs of type {} cannot call {}", ir::program_type_name(type_), helper_label(*helper)),
+               {});
+        return;
+    }
+    std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
+    for (size_t i = 0; i < helper->arguments.size(); ++i) {
+        const ArgumentKind kind = helper->arguments[i];
+        const int reg = int(i) + 1;
+        if (kind == ArgumentKind::None) break;
+        if (kind == ArgumentKind::Size || kind == ArgumentKind::SizeOrZero) continue;  // checked with its memory
+        if (kind == ArgumentKind::ReadableMemoryOrNull && state.reg(reg).is_constant(0)) {
+            ++i;  // a null buffer: its size is not checked
+            continue;
+        }
+        if (!require_initialized(pc, state, reg)) return;
+        const Value arg = state.reg(reg);
+        auto wrong = [&](std::string what) {
+            report(state, ErrorCode::HelperArgument, pc,
+                   fmt::format("argument {} of {} must be {}, but r{} is {}", reg, helper_label(*helper), what, reg,
+                               describe_value(arg, &object_)),
+                   {reg});
+        };
+        switch (kind) {
+        case ArgumentKind::Anything:
+            if (!arg.is_scalar() && options_.unprivileged) {
+                report(state, ErrorCode::PointerLeak, pc,
+                       fmt::format("passing a pointer as argument {} of {} leaks a kernel address", reg,
+                                   helper_label(*helper)),
+                       {reg});
+                return;
+            }
+            break;
+        case ArgumentKind::MapPointer:
+        case ArgumentKind::ProgramArray: {
+            if (!arg.is_pointer(PointerKind::MapPointer) || arg.maybe_null) {
+                if (kind == ArgumentKind::ProgramArray) {
+                    report(state, ErrorCode::TailCall, pc,
+                           fmt::format("bpf_tail_call needs a program array map in r2, but r2 is {}",
+                                       describe_value(arg, &object_)),
+                           {reg});
+                    return;
+                }
+                wrong("a map");
+                return;
+            }
+            map = arg.region;
+            uint32_t map_type = uint32_t(object_.maps[*map].type);
+            if (kind == ArgumentKind::ProgramArray && object_.maps[*map].type != ir::MapType::ProgArray) {
+                report(state, ErrorCode::TailCall, pc,
+                       fmt::format("bpf_tail_call needs a program array map, but map '{}' is a {} map",
+                                   object_.maps[*map].name, ir::map_type_name(object_.maps[*map].type)),
+                       {reg});
+                return;
+            }
+            if (!map_allowed_for_helper(helper->id, map_type)) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("a {} map such as '{}' cannot be passed to {}",
+                                   ir::map_type_name(object_.maps[*map].type), object_.maps[*map].name,
+                                   helper_label(*helper)),
+                       {reg});
+                return;
+            }
+            break;
+        }
+        case ArgumentKind::Context:
+            if (!arg.is_pointer(PointerKind::Context) || arg.number.constant_value() != 0) {
+                wrong("the unmodified context pointer");
+                return;
+            }
+            break;
+        case ArgumentKind::RingbufMemory:
+            if (!arg.is_pointer(PointerKind::RingbufMemory) || arg.maybe_null || arg.number.constant_value() != 0) {
+                wrong("a record returned by bpf_ringbuf_reserve, tested against null");
+                return;
+            }
+            // The record is gone after submit or discard.
+            state.update_copies(arg.id, [](Value& v) { v = Value::unknown_scalar(); });
+            break;
+        case ArgumentKind::Socket:
+            if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null) {
+                wrong("a socket pointer tested against null");
+                return;
+            }
+            break;
+        case ArgumentKind::ConstantSize:
+            if (!arg.is_scalar() || !arg.number.constant_value()) {
+                wrong("a known constant");
+                return;
+            }
+            break;
+        case ArgumentKind::MapKey:
+        case ArgumentKind::MapValue:
+        case ArgumentKind::MapValueOutput: {
+            if (!map) {
+                wrong("a pointer after a map argument");
+                return;
+            }
+            const ir::MapDefinition& definition = object_.maps[*map];
+            uint32_t size = kind == ArgumentKind::MapKey ? definition.key_size : definition.value_size;
+            if (!arg.is_pointer() || arg.pointer == PointerKind::Context || arg.pointer == PointerKind::MapPointer ||
+                arg.pointer == PointerKind::PacketEnd) {
+                wrong(kind == ArgumentKind::MapKey ? "a pointer to the key" : "a pointer to the value");
+                return;
+            }
+            if (size == 0) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("map '{}' has {}-byte {}s: an invalid zero-sized read for {}", definition.name, size,
+                                   kind == ArgumentKind::MapKey ? "key" : "value", helper_label(*helper)),
+                       {reg});
+                return;
+            }
+            Access access = kind == ArgumentKind::MapValueOutput ? Access::Write : Access::Read;
+            if (!access_memory(pc, state, reg, 0, size, access, nullptr, true)) return;
+            break;
+        }
+        case ArgumentKind::ReadableMemory:
+        case ArgumentKind::ReadableMemoryOrNull:
+        case ArgumentKind::WritableMemory: {
+            const int size_reg = reg + 1;
+            const bool zero_allowed = i + 1 < helper->arguments.size() &&
+                                      helper->arguments[i + 1] == ArgumentKind::SizeOrZero;
+            if (!require_initialized(pc, state, size_reg)) return;
+            const Value size = state.reg(size_reg);
+            if (!size.is_scalar()) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("argument {} of {} must be a size, but r{} is {}", size_reg, helper_label(*helper),
+                                   size_reg, describe_value(size, &object_)),
+                       {size_reg});
+                return;
+            }
+            if (size.number.smin() < 0 && size.number.umax() >= max_memory_size) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("the size in r{} may be negative ({}); bound it before the call", size_reg,
+                                   size.number.to_compact_string()),
+                       {size_reg});
+                return;
+            }
+            if (size.number.umax() >= max_memory_size) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("the size in r{} is unbounded ({}); bound it with `&` or a comparison first",
+                                   size_reg, size.number.to_compact_string()),
+                       {size_reg});
+                return;
+            }
+            if (size.number.umin() == 0 && !zero_allowed) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("the size in r{} may be zero, which {} does not accept", size_reg,
+                                   helper_label(*helper)),
+                       {size_reg});
+                return;
+            }
+            if (!arg.is_pointer()) {
+                if (arg.is_constant(0) && zero_allowed && size.number.umax() == 0) break;
+                wrong("a pointer to memory");
+                return;
+            }
+            int64_t bytes = int64_t(size.number.umax());
+            if (bytes == 0) break;
+            Access access = kind == ArgumentKind::WritableMemory ? Access::Write : Access::Read;
+            if (!access_memory(pc, state, reg, 0, bytes, access, nullptr, true)) return;
+            break;
+        }
+        default: break;
+        }
+    }
+
+    if (helper_changes_packet_data(helper->id)) state.invalidate_packet_pointers();
+
+    Value result = Value::unknown_scalar();
+    switch (helper->returns) {
+    case ReturnKind::Integer: break;
+    case ReturnKind::Void: result = Value::uninitialized(); break;
+    case ReturnKind::MapValueOrNull: {
+        const ir::MapDefinition& definition = object_.maps[map.value_or(0)];
+        uint32_t id = fresh_id(state, pc, IdTag::Lookup);
+        if (definition.type == ir::MapType::ArrayOfMaps || definition.type == ir::MapType::HashOfMaps) {
+            if (!definition.inner_map || *definition.inner_map >= object_.maps.size()) {
+                report(state, ErrorCode::InvalidMapReference, pc,
+                       fmt::format("map-in-map '{}' has no known inner map definition", definition.name), {1});
+                return;
+            }
+            result = Value::make_pointer(PointerKind::MapPointer, *definition.inner_map, Scalar::constant(0), true, id);
+        } else if (definition.type == ir::MapType::Sockmap || definition.type == ir::MapType::Sockhash) {
+            result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, id);
+        } else {
+            result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), true, id);
+        }
+        break;
+    }
+    case ReturnKind::RingbufMemoryOrNull: {
+        uint32_t size = uint32_t(state.reg(2).number.constant_value().value_or(0));
+        result = Value::make_pointer(PointerKind::RingbufMemory, size, Scalar::constant(0), true,
+                                     fresh_id(state, pc, IdTag::Lookup));
+        break;
+    }
+    case ReturnKind::SocketOrNull:
+        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
+                                     fresh_id(state, pc, IdTag::Socket));
+        break;
+    }
+    for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
+    state.reg(0) = result;
+}
+
+void Engine::execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    const uint32_t target = uint32_t(int64_t(pc) + insn.imm + 1);
+    std::optional<uint32_t> callee;
+    for (size_t f = 0; f < program_.functions.size(); ++f)
+        if (program_.functions[f].start == target) callee = uint32_t(f);
+    if (!callee) {
+        report(state, ErrorCode::InvalidInstruction, pc, fmt::format("call to {} which starts no function", target), {});
+        return;
+    }
+    if (state.frame_count() >= max_call_frames) {
+        report(state, ErrorCode::StackDepth, pc,
+               fmt::format("the call chain is deeper than {} frames", max_call_frames), {});
+        return;
+    }
+    Frame frame;
+    frame.function = *callee;
+    for (int r = 1; r <= 5; ++r) frame.registers[size_t(r)] = state.reg(r);
+    const uint32_t frame_index = uint32_t(state.frame_count());
+    frame.registers[10] = Value::make_pointer(PointerKind::Stack, frame_index, Scalar::constant(0));
+    AbstractState entry = state;
+    entry.push_frame(std::move(frame));
+    if (!check_stack_depth(pc, entry)) {
+        state = AbstractState::bottom();
+        return;
+    }
+    AbstractState exit = analyze_function(*callee, entry);
+    if (exit.is_bottom()) {
+        state = AbstractState::bottom();
+        return;
+    }
+    Value result = exit.reg(0);
+    if (result.is_pointer(PointerKind::Stack) && result.region == frame_index) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("function {} returns a pointer to its own stack, which is gone after it returns",
+                           program_.functions[*callee].name),
+               {});
+        return;
+    }
+    exit.pop_frame();
+    // Pointers into the finished frame are dangling.
+    exit.for_each_value([&](Value& v) {
+        if (v.is_pointer(PointerKind::Stack) && v.region >= frame_index) v = Value::unknown_scalar();
+    });
+    for (int r = 1; r <= 5; ++r) exit.reg(r) = Value::uninitialized();
+    exit.reg(0) = result;
+    state = std::move(exit);
+}
+
+}  // namespace bpfvet::analyzer::detail

@@ -1,0 +1,412 @@
+// Loads, stores and atomics: every access goes through access_memory, which
+// knows the bounds and rules of each kind of region.
+#include "analyzer/engine.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer::detail {
+
+namespace {
+
+constexpr int64_t huge = int64_t(1) << 40;
+
+Scalar bounded_by_size(int64_t size) {
+    if (size >= 8) return Scalar::top();
+    return Scalar::unsigned_range(0, (uint64_t(1) << (8 * size)) - 1);
+}
+
+int64_t clamp(int64_t v) { return std::max(-huge, std::min(huge, v)); }
+
+std::string range_text(int64_t lo, int64_t hi) {
+    return lo + 1 == hi ? fmt::format("byte {}", lo) : fmt::format("bytes [{}, {})", lo, hi);
+}
+
+bool overlaps(const Spill& spill, int64_t lo, int64_t hi) {
+    return spill.offset < hi && spill.offset + spill.width > lo;
+}
+
+}  // namespace
+
+bool Engine::check_stack_depth(uint32_t pc, AbstractState& state) {
+    int64_t total = 0;
+    for (size_t f = 0; f < state.frame_count(); ++f) {
+        int64_t depth = std::max<int64_t>(state.frame(f).depth, 1);
+        total += (depth + 31) / 32 * 32;
+    }
+    if (total <= StackBytes) return true;
+    report(state, ErrorCode::StackDepth, pc,
+           fmt::format("the combined stack of {} nested calls is {} bytes, more than the 512 allowed",
+                       state.frame_count(), total),
+           {});
+    return false;
+}
+
+std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
+                                           Access access, const Value* stored, bool variable_size) {
+    if (!require_initialized(pc, state, reg)) return std::nullopt;
+    const Value pointer = state.reg(reg);
+    const char* verb = access == Access::Read ? "read" : "write";
+    if (pointer.is_scalar()) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("r{} is a number, not a pointer, so it cannot be used to {} memory", reg, verb), {reg});
+        return std::nullopt;
+    }
+    if (pointer.kind == ValueKind::Mixed) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("r{} is a pointer on some paths and something else on others; it cannot be dereferenced",
+                           reg),
+               {reg});
+        return std::nullopt;
+    }
+    if (pointer.maybe_null) {
+        report(state, ErrorCode::NullDereference, pc,
+               fmt::format("r{} may be null here; compare it with 0 before the {}", reg, verb), {reg});
+        return std::nullopt;
+    }
+    const Scalar& off = pointer.number;
+    const bool constant = off.constant_value().has_value() && !variable_size;
+    const int64_t lo = clamp(off.smin()) + offset;
+    const int64_t hi = clamp(off.smax()) + offset + size;
+
+    auto check_stored_pointer = [&](std::string_view where) {
+        if (stored && !stored->is_scalar() && options_.unprivileged) {
+            report(state, ErrorCode::PointerLeak, pc,
+                   fmt::format("storing a pointer into {} would leak a kernel address", where), {reg});
+            return false;
+        }
+        return true;
+    };
+
+    switch (pointer.pointer) {
+    case PointerKind::Stack: {
+        if (lo < -StackBytes || hi > 0) {
+            report(state, ErrorCode::StackOutOfBounds, pc,
+                   fmt::format("the {} of {} bytes at stack offset {} falls outside the stack frame [-512, 0)", verb,
+                               size, off.smin() == off.smax() ? fmt::format("{}", lo) : fmt::format("{}..{}", lo, clamp(off.smax()) + offset)),
+                   {reg});
+            return std::nullopt;
+        }
+        Frame& frame = state.frame(pointer.region);
+        frame.depth = std::max<int32_t>(frame.depth, int32_t(-lo));
+        if (!check_stack_depth(pc, state)) return std::nullopt;
+        auto byte = [](int64_t o) { return size_t(o + StackBytes); };
+        auto first_uninitialized = [&]() -> std::optional<int64_t> {
+            for (int64_t o = lo; o < hi; ++o)
+                if (!frame.initialized.test(byte(o))) return o;
+            return std::nullopt;
+        };
+        if (access == Access::Read) {
+            if (constant) {
+                for (const auto& spill : frame.spills) {
+                    if (spill.offset == lo && spill.width == size) return spill.value;
+                }
+                for (const auto& spill : frame.spills) {
+                    if (overlaps(spill, lo, hi) && !spill.value.is_scalar()) {
+                        report(state, ErrorCode::MemoryAccess, pc,
+                               fmt::format("the read of {} bytes at fp{} takes only part of a spilled pointer", size, lo),
+                               {reg});
+                        return std::nullopt;
+                    }
+                }
+            }
+            if (auto missing = first_uninitialized()) {
+                report(state, ErrorCode::UninitializedStack, pc,
+                       fmt::format("stack byte fp{} is read before anything was written to it (the {} covers {})",
+                                   *missing, verb, range_text(lo, hi)),
+                       {reg});
+                return std::nullopt;
+            }
+            return Value::scalar(bounded_by_size(size));
+        }
+        // Write.
+        std::erase_if(frame.spills, [&](const Spill& s) { return overlaps(s, lo, hi); });
+        if (!constant) {
+            if (options_.unprivileged) {
+                if (auto missing = first_uninitialized()) {
+                    report(state, ErrorCode::UninitializedStack, pc,
+                           fmt::format("a variable-offset stack write may touch uninitialized byte fp{}", *missing),
+                           {reg});
+                    return std::nullopt;
+                }
+            }
+            for (int64_t o = lo; o < hi; ++o) frame.initialized.set(byte(o));
+            return Value::uninitialized();
+        }
+        for (int64_t o = lo; o < hi; ++o) frame.initialized.set(byte(o));
+        if (stored) {
+            if (size == 8 && !stored->is_uninitialized()) {
+                Spill spill{int16_t(lo), 8, *stored};
+                frame.spills.insert(std::upper_bound(frame.spills.begin(), frame.spills.end(), spill,
+                                                     [](const Spill& a, const Spill& b) { return a.offset < b.offset; }),
+                                    spill);
+            } else if (stored->is_scalar()) {
+                domains::UnaryOp narrow = size == 1 ? domains::UnaryOp::ZeroExtend8
+                                          : size == 2 ? domains::UnaryOp::ZeroExtend16 : domains::UnaryOp::ZeroExtend32;
+                Spill spill{int16_t(lo), uint8_t(size),
+                            Value::scalar(domains::apply(narrow, stored->number, domains::OperandWidth::Full))};
+                frame.spills.insert(std::upper_bound(frame.spills.begin(), frame.spills.end(), spill,
+                                                     [](const Spill& a, const Spill& b) { return a.offset < b.offset; }),
+                                    spill);
+            } else if (options_.unprivileged) {
+                report(state, ErrorCode::PointerLeak, pc, "storing part of a pointer on the stack is not allowed",
+                       {reg});
+                return std::nullopt;
+            }
+        }
+        return Value::uninitialized();
+    }
+    case PointerKind::MapValue:
+    case PointerKind::RingbufMemory: {
+        const bool is_map = pointer.pointer == PointerKind::MapValue;
+        const ir::MapDefinition* map = is_map && pointer.region < object_.maps.size() ? &object_.maps[pointer.region] : nullptr;
+        const int64_t region_size = is_map ? (map ? map->value_size : 0) : pointer.region;
+        if (lo < 0 || hi > region_size) {
+            std::string where = is_map ? fmt::format("the {}-byte value of map '{}'", region_size, map ? map->name : "?")
+                                       : fmt::format("the {}-byte ring buffer record", region_size);
+            std::string offsets = off.constant_value() ? fmt::format("offset {}", lo)
+                                                       : fmt::format("offsets {}..{}", lo, clamp(off.smax()) + offset);
+            report(state, is_map ? ErrorCode::MapValueOutOfBounds : ErrorCode::MemoryAccess, pc,
+                   fmt::format("the {} of {} bytes at {} may fall outside {}", verb, size, offsets, where), {reg});
+            return std::nullopt;
+        }
+        if (access == Access::Write) {
+            if (map && (map->read_only || (map->flags & 0x80) != 0)) {
+                report(state, ErrorCode::ReadOnlyWrite, pc,
+                       fmt::format("map '{}' is read-only for the program", map->name), {reg});
+                return std::nullopt;
+            }
+            if (!check_stored_pointer("a map value")) return std::nullopt;
+            return Value::uninitialized();
+        }
+        if (map && map->is_global_data && map->read_only && constant && lo + size <= int64_t(map->initial_value.size())) {
+            // .rodata is frozen before the program loads: its bytes are known.
+            uint64_t value = 0;
+            for (int64_t i = size - 1; i >= 0; --i) value = value << 8 | map->initial_value[size_t(lo + i)];
+            return Value::constant(value);
+        }
+        return Value::scalar(bounded_by_size(size));
+    }
+    case PointerKind::Packet: {
+        const PacketBase* base = state.packet_base(pointer.region);
+        const int64_t range = base ? base->range : 0;
+        Scalar from_start = state.packet_offset_from_start(pointer);
+        if (clamp(from_start.smin()) + offset < 0) {
+            report(state, ErrorCode::PacketOutOfBounds, pc,
+                   fmt::format("the packet {} may start before the beginning of the packet (offset {})", verb,
+                               from_start.to_compact_string()),
+                   {reg});
+            return std::nullopt;
+        }
+        if (hi > range) {
+            std::string from = pointer.region == 0 ? std::string("the packet start")
+                                                   : fmt::format("its variable base #{}", pointer.region);
+            report(state, ErrorCode::PacketOutOfBounds, pc,
+                   fmt::format("the packet {} reaches {} bytes past {}, but only {} are proven to be inside the "
+                               "packet by a comparison with data_end",
+                               verb, hi, from, range),
+                   {reg});
+            return std::nullopt;
+        }
+        if (access == Access::Write) {
+            if (!can_write_packet()) {
+                report(state, ErrorCode::ReadOnlyWrite, pc,
+                       fmt::format("programs of type {} cannot write into the packet",
+                                   ir::program_type_name(type_)),
+                       {reg});
+                return std::nullopt;
+            }
+            if (!check_stored_pointer("the packet")) return std::nullopt;
+            return Value::uninitialized();
+        }
+        return Value::scalar(bounded_by_size(size));
+    }
+    case PointerKind::PacketMeta: {
+        if (lo < 0 || hi > state.meta_range()) {
+            report(state, ErrorCode::PacketOutOfBounds, pc,
+                   fmt::format("the metadata {} reaches {} bytes past data_meta, but only {} are proven to be "
+                               "before data",
+                               verb, hi, state.meta_range()),
+                   {reg});
+            return std::nullopt;
+        }
+        if (access == Access::Write) {
+            if (!can_write_packet()) {
+                report(state, ErrorCode::ReadOnlyWrite, pc, "this program type cannot write packet metadata", {reg});
+                return std::nullopt;
+            }
+            return Value::uninitialized();
+        }
+        return Value::scalar(bounded_by_size(size));
+    }
+    case PointerKind::Context:
+    case PointerKind::Socket: {
+        const bool is_context = pointer.pointer == PointerKind::Context;
+        std::optional<ContextDescriptor> layout =
+            is_context ? context_ : context_descriptor(ir::ProgramType::CgroupSock);
+        const ErrorCode code = is_context ? ErrorCode::ContextAccess : ErrorCode::MemoryAccess;
+        if (!layout) {
+            report(state, code, pc, "the context of this program type is not modelled", {reg});
+            return std::nullopt;
+        }
+        if (!off.constant_value() || (is_context && *off.constant_value() != 0)) {
+            report(state, code, pc,
+                   fmt::format("r{} points {} past the start of the {}; the kernel only allows accesses through the "
+                               "unmodified pointer",
+                               reg, off.to_compact_string(), layout->struct_name),
+                   {reg});
+            return std::nullopt;
+        }
+        if (variable_size) {
+            report(state, code, pc, fmt::format("the {} cannot be passed as memory to a helper", layout->struct_name),
+                   {reg});
+            return std::nullopt;
+        }
+        auto allowed = check_context_access(*layout, int64_t(*off.constant_value()) + offset, int(size),
+                                            access == Access::Write);
+        if (auto* message = std::get_if<std::string>(&allowed)) {
+            report(state, code, pc, *message, {reg});
+            return std::nullopt;
+        }
+        if (access == Access::Write) {
+            if (!is_context) {
+                report(state, ErrorCode::ReadOnlyWrite, pc, "sockets are read-only", {reg});
+                return std::nullopt;
+            }
+            if (!check_stored_pointer("the context")) return std::nullopt;
+            return Value::uninitialized();
+        }
+        switch (std::get<ContextAccessAllowed>(allowed).load) {
+        case ContextLoad::PacketStart: return Value::make_pointer(PointerKind::Packet, 0, Scalar::constant(0));
+        case ContextLoad::PacketEnd: return Value::make_pointer(PointerKind::PacketEnd, 0, Scalar::constant(0));
+        case ContextLoad::PacketMeta: return Value::make_pointer(PointerKind::PacketMeta, 0, Scalar::constant(0));
+        case ContextLoad::SocketOrNull:
+            return Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
+                                       fresh_id(state, pc, IdTag::Socket));
+        case ContextLoad::Scalar: return Value::scalar(bounded_by_size(size));
+        }
+        return Value::unknown_scalar();
+    }
+    case PointerKind::MapPointer:
+    case PointerKind::PacketEnd:
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("r{} is a {} pointer, which cannot be dereferenced", reg,
+                           pointer_kind_name(pointer.pointer)),
+               {reg});
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+void Engine::execute_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    auto loaded = access_memory(pc, state, insn.src, insn.offset, insn.access_width(), Access::Read, nullptr);
+    if (!loaded) return;
+    Value value = *loaded;
+    if (insn.mem_mode() == ir::MemMode::MemSx && value.is_scalar()) {
+        domains::UnaryOp op = insn.access_width() == 1 ? domains::UnaryOp::SignExtend8
+                              : insn.access_width() == 2 ? domains::UnaryOp::SignExtend16
+                                                         : domains::UnaryOp::SignExtend32;
+        value = Value::scalar(domains::apply(op, value.number, domains::OperandWidth::Full));
+    }
+    state.reg(insn.dst) = value;
+}
+
+void Engine::execute_store(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    Value value;
+    if (insn.cls() == ir::InstructionClass::St) {
+        value = Value::constant(uint64_t(int64_t(insn.imm)));
+    } else {
+        if (!require_initialized(pc, state, insn.src)) return;
+        value = state.reg(insn.src);
+    }
+    (void)access_memory(pc, state, insn.dst, insn.offset, insn.access_width(), Access::Write, &value);
+}
+
+void Engine::execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    const int width = insn.access_width();
+    if (!require_initialized(pc, state, insn.src) || !require_initialized(pc, state, insn.dst)) return;
+    const bool compare_exchange = insn.imm == ir::atomic::CmpXchg;
+    if (compare_exchange && !require_initialized(pc, state, 0)) return;
+    const Value& base = state.reg(insn.dst);
+    if (base.is_pointer() && base.pointer != PointerKind::Stack && base.pointer != PointerKind::MapValue) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("atomic operations are only allowed on the stack and map values, not on {}",
+                           pointer_kind_name(base.pointer)),
+               {insn.dst});
+        return;
+    }
+    if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Read, nullptr)) return;
+    Value unknown = Value::unknown_scalar();
+    if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Write, &unknown)) return;
+    Scalar old = width == 4 ? Scalar::unsigned_range(0, 0xffffffff) : Scalar::top();
+    if (compare_exchange)
+        state.reg(0) = Value::scalar(old);
+    else if ((insn.imm & ir::atomic::Fetch) != 0)
+        state.reg(insn.src) = Value::scalar(old);
+}
+
+void Engine::execute_lddw(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    const ir::Instruction& next = program_.instructions[pc + 1];
+    switch (ir::LddwKind(insn.src)) {
+    case ir::LddwKind::Immediate: state.reg(insn.dst) = Value::constant(ir::lddw_value(insn, next)); return;
+    case ir::LddwKind::MapFd:
+    case ir::LddwKind::MapIndex:
+    case ir::LddwKind::MapValue:
+    case ir::LddwKind::MapIndexValue: {
+        uint32_t map = uint32_t(insn.imm);
+        if (map >= object_.maps.size()) {
+            report(state, ErrorCode::InvalidMapReference, pc, fmt::format("there is no map number {}", map), {});
+            return;
+        }
+        bool value = ir::LddwKind(insn.src) == ir::LddwKind::MapValue ||
+                     ir::LddwKind(insn.src) == ir::LddwKind::MapIndexValue;
+        if (!value) {
+            state.reg(insn.dst) = Value::make_pointer(PointerKind::MapPointer, map, Scalar::constant(0));
+            return;
+        }
+        uint32_t offset = uint32_t(next.imm);
+        if (offset >= object_.maps[map].value_size && object_.maps[map].value_size > 0) {
+            report(state, ErrorCode::InvalidMapReference, pc,
+                   fmt::format("offset {} is outside the {}-byte value of map '{}'", offset,
+                               object_.maps[map].value_size, object_.maps[map].name),
+                   {});
+            return;
+        }
+        state.reg(insn.dst) = Value::make_pointer(PointerKind::MapValue, map, Scalar::constant(offset));
+        return;
+    }
+    case ir::LddwKind::Function:
+        // A callback address (bpf_loop and friends): usable only as an opaque argument.
+        state.reg(insn.dst) = Value::mixed();
+        return;
+    case ir::LddwKind::BtfId: state.reg(insn.dst) = Value::unknown_scalar(); return;
+    }
+    report(state, ErrorCode::InvalidInstruction, pc, "unknown kind of 64-bit load", {});
+}
+
+void Engine::execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    using ir::ProgramType;
+    if (type_ != ProgramType::SocketFilter && type_ != ProgramType::SchedCls && type_ != ProgramType::SchedAct) {
+        report(state, ErrorCode::InvalidInstruction, pc,
+               fmt::format("legacy packet loads (LD_ABS/LD_IND) are not allowed in {} programs",
+                           ir::program_type_name(type_)),
+               {});
+        return;
+    }
+    if (!require_initialized(pc, state, 6)) return;
+    if (!state.reg(6).is_pointer(PointerKind::Context)) {
+        report(state, ErrorCode::MemoryAccess, pc, "legacy packet loads need the context in r6", {6});
+        return;
+    }
+    if (insn.mem_mode() == ir::MemMode::Ind) {
+        if (!require_initialized(pc, state, insn.src)) return;
+        if (!state.reg(insn.src).is_scalar()) {
+            report(state, ErrorCode::MemoryAccess, pc, "the index of a legacy packet load must be a number", {insn.src});
+            return;
+        }
+    }
+    int width = insn.access_width();
+    for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
+    state.reg(0) = Value::scalar(width >= 8 ? Scalar::top() : Scalar::unsigned_range(0, (uint64_t(1) << (8 * width)) - 1));
+}
+
+}  // namespace bpfvet::analyzer::detail

@@ -1,0 +1,125 @@
+#include "analyzer/value.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer {
+
+bool same_scalar(const Scalar& a, const Scalar& b) { return a.leq(b) && b.leq(a); }
+
+bool same_value(const Value& a, const Value& b) {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+    case ValueKind::Uninitialized:
+    case ValueKind::Mixed: return true;
+    case ValueKind::Scalar: return a.id == b.id && same_scalar(a.number, b.number);
+    case ValueKind::Pointer:
+        return a.pointer == b.pointer && a.region == b.region && a.maybe_null == b.maybe_null && a.id == b.id &&
+               same_scalar(a.number, b.number);
+    }
+    return false;
+}
+
+bool can_be_null(PointerKind kind) {
+    return kind == PointerKind::MapValue || kind == PointerKind::MapPointer || kind == PointerKind::RingbufMemory ||
+           kind == PointerKind::Socket;
+}
+
+Value join_values(const Value& a, const Value& b) {
+    if (a.is_uninitialized() || b.is_uninitialized()) return Value::uninitialized();
+    if (a.kind == ValueKind::Mixed || b.kind == ValueKind::Mixed) return Value::mixed();
+    if (a.is_scalar() && b.is_scalar()) {
+        Value v = Value::scalar(a.number.join(b.number));
+        v.id = a.id == b.id ? a.id : 0;
+        return v;
+    }
+    if (a.is_pointer() && b.is_pointer()) {
+        if (a.pointer != b.pointer || a.region != b.region) return Value::mixed();
+        Value v = Value::make_pointer(a.pointer, a.region, a.number.join(b.number), a.maybe_null || b.maybe_null,
+                                      a.id == b.id ? a.id : 0);
+        return v;
+    }
+    // A pointer on one side, the constant 0 on the other: the pointer or null,
+    // as in `p = found ? lookup(...) : NULL`.
+    const Value& pointer = a.is_pointer() ? a : b;
+    const Value& number = a.is_pointer() ? b : a;
+    if (number.is_constant(0) && can_be_null(pointer.pointer) && pointer.number.constant_value() == 0) {
+        Value v = pointer;
+        v.maybe_null = true;
+        v.id = 0;
+        return v;
+    }
+    return Value::mixed();
+}
+
+bool value_leq(const Value& a, const Value& b) {
+    if (b.is_uninitialized()) return true;
+    if (a.is_uninitialized()) return false;
+    if (b.kind == ValueKind::Mixed) return true;
+    if (a.kind != b.kind) {
+        // 0 is below "pointer or null" with offset 0.
+        return a.is_constant(0) && b.is_pointer() && b.maybe_null && b.number.contains(0);
+    }
+    if (b.id != 0 && a.id != b.id) return false;
+    if (a.is_scalar()) return a.number.leq(b.number);
+    return a.pointer == b.pointer && a.region == b.region && (!a.maybe_null || b.maybe_null) &&
+           a.number.leq(b.number);
+}
+
+std::string_view pointer_kind_name(PointerKind kind) {
+    switch (kind) {
+    case PointerKind::Context: return "context";
+    case PointerKind::Stack: return "stack";
+    case PointerKind::MapValue: return "map value";
+    case PointerKind::MapPointer: return "map";
+    case PointerKind::Packet: return "packet";
+    case PointerKind::PacketEnd: return "packet end";
+    case PointerKind::PacketMeta: return "packet metadata";
+    case PointerKind::RingbufMemory: return "ring buffer record";
+    case PointerKind::Socket: return "socket";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string map_name(uint32_t index, const ir::Object* object) {
+    if (object && index < object->maps.size()) return fmt::format("'{}'", object->maps[index].name);
+    return fmt::format("#{}", index);
+}
+
+std::string describe_number(const Scalar& number) {
+    if (auto c = number.constant_value()) {
+        int64_t s = int64_t(*c);
+        if (s < 0 && s > -(int64_t(1) << 32)) return fmt::format("{}", s);
+        return fmt::format("{}", *c);
+    }
+    return number.to_compact_string();
+}
+
+}  // namespace
+
+std::string describe_value(const Value& value, const ir::Object* object) {
+    switch (value.kind) {
+    case ValueKind::Uninitialized: return "uninitialized";
+    case ValueKind::Mixed: return "a pointer or a number depending on the path";
+    case ValueKind::Scalar: return fmt::format("number {}", describe_number(value.number));
+    case ValueKind::Pointer: break;
+    }
+    std::string what;
+    switch (value.pointer) {
+    case PointerKind::MapValue: what = fmt::format("pointer to a value of map {}", map_name(value.region, object)); break;
+    case PointerKind::MapPointer: what = fmt::format("map {}", map_name(value.region, object)); break;
+    case PointerKind::Stack: what = fmt::format("pointer to stack frame {}", value.region); break;
+    case PointerKind::Packet:
+        what = value.region == 0 ? std::string("pointer into the packet")
+                                 : fmt::format("pointer into the packet (variable base #{})", value.region);
+        break;
+    case PointerKind::RingbufMemory: what = fmt::format("pointer to a {}-byte ring buffer record", value.region); break;
+    default: what = fmt::format("pointer to {}", pointer_kind_name(value.pointer)); break;
+    }
+    if (value.maybe_null) what += " or null";
+    if (value.pointer != PointerKind::MapPointer) what += fmt::format(", offset {}", describe_number(value.number));
+    return what;
+}
+
+}  // namespace bpfvet::analyzer

@@ -1,0 +1,93 @@
+// What the analyzer knows about one register or spilled stack slot: nothing
+// yet (uninitialized), a number (a domains::Scalar), or a pointer with its kind,
+// region, offset and nullness.
+//
+//   r1 at entry of an XDP program:  pointer to context, offset 0
+//   r0 after bpf_map_lookup_elem:   pointer to map value (map 2) or null, offset 0, id 7
+//   r2 = r10; r2 += -8:             pointer to stack (frame 0), offset -8
+#pragma once
+
+#include "domains/scalar.hpp"
+#include "ir/program.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace bpfvet::analyzer {
+
+using domains::Scalar;
+
+enum class ValueKind : uint8_t {
+    Uninitialized,
+    Scalar,
+    Pointer,
+    // A pointer on some paths and a number (or another pointer) on others: it
+    // may be copied, spilled or passed where anything goes, never dereferenced.
+    Mixed,
+};
+
+enum class PointerKind : uint8_t {
+    Context,
+    Stack,          // region = frame index
+    MapValue,       // region = map index
+    MapPointer,     // region = map index (the map itself, for helpers)
+    Packet,         // region = packet base id (0: start of the packet)
+    PacketEnd,
+    PacketMeta,
+    RingbufMemory,  // region = size of the reserved record
+    Socket,         // struct bpf_sock
+};
+
+struct Value {
+    ValueKind kind = ValueKind::Uninitialized;
+    PointerKind pointer = PointerKind::Context;
+    bool maybe_null = false;
+    uint32_t region = 0;
+    // Copies of one value share an id: a bound or null check learned on one
+    // copy holds for every copy (0: no known copies).
+    uint32_t id = 0;
+    Scalar number = Scalar::top();  // the scalar's value, or the pointer's offset
+
+    static Value uninitialized() { return Value{}; }
+    static Value mixed() { return Value{ValueKind::Mixed}; }
+    static Value scalar(const Scalar& number) {
+        Value v;
+        v.kind = ValueKind::Scalar;
+        v.number = number;
+        return v;
+    }
+    static Value unknown_scalar() { return scalar(Scalar::top()); }
+    static Value constant(uint64_t c) { return scalar(Scalar::constant(c)); }
+    static Value make_pointer(PointerKind kind, uint32_t region, const Scalar& offset, bool maybe_null = false,
+                              uint32_t id = 0) {
+        Value v;
+        v.kind = ValueKind::Pointer;
+        v.pointer = kind;
+        v.region = region;
+        v.number = offset;
+        v.maybe_null = maybe_null;
+        v.id = id;
+        return v;
+    }
+
+    [[nodiscard]] bool is_uninitialized() const { return kind == ValueKind::Uninitialized; }
+    [[nodiscard]] bool is_scalar() const { return kind == ValueKind::Scalar; }
+    [[nodiscard]] bool is_pointer() const { return kind == ValueKind::Pointer; }
+    [[nodiscard]] bool is_pointer(PointerKind k) const { return kind == ValueKind::Pointer && pointer == k; }
+    [[nodiscard]] bool is_constant(uint64_t c) const {
+        return is_scalar() && number.constant_value() == c;
+    }
+};
+
+[[nodiscard]] bool same_scalar(const Scalar& a, const Scalar& b);
+[[nodiscard]] bool same_value(const Value& a, const Value& b);
+// Over-approximates both; ids survive only when both sides agree. Packet bases
+// are reconciled by the caller (AbstractState::join) before values are joined.
+[[nodiscard]] Value join_values(const Value& a, const Value& b);
+[[nodiscard]] bool value_leq(const Value& a, const Value& b);
+[[nodiscard]] std::string_view pointer_kind_name(PointerKind kind);
+// In plain words, e.g. "pointer to map value of 'counters' (or null), offset 0".
+[[nodiscard]] std::string describe_value(const Value& value, const ir::Object* object);
+[[nodiscard]] bool can_be_null(PointerKind kind);
+
+}  // namespace bpfvet::analyzer
