@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -83,6 +84,54 @@ TEST(Assembler, DisassemblyOfEveryEncodingRoundTrips) {
     // Every form of the table was reached by the grid, so each is covered by the round trip.
     EXPECT_EQ(forms_seen.size(), syntax::forms().size());
     std::printf("round trip: %zu valid and %zu invalid encodings, %zu forms\n", valid, invalid, forms_seen.size());
+}
+
+TEST(Assembler, RandomSlotsRoundTrip) {
+    // Random 64-bit words (about half with a plausible opcode class and registers) as
+    // programs of two slots, so LDDW pairs occur: disassemble_program, assemble, compare.
+    std::mt19937_64 random(20261125);
+    size_t programs = 0;
+    for (int round = 0; round < 20000; ++round) {
+        Program program;
+        for (int i = 0; i < 2; ++i) {
+            Instruction slot = decode_slot(random());
+            if (round % 2 == 0) {
+                slot.dst %= 11;
+                slot.src %= 8;
+                if (random() % 4 == 0) slot.imm %= 65;
+                if (random() % 4 == 0) slot.offset %= 33;
+            }
+            if (i == 0 && round % 8 == 0) slot.opcode = 0x18;
+            if (i == 1 && round % 8 == 0) slot = {.imm = slot.imm};
+            program.instructions.push_back(slot);
+        }
+        std::string text = disassemble_program(program, nullptr);
+        auto result = assemble(text);
+        ASSERT_TRUE(result) << text << result.error().to_string();
+        ASSERT_EQ(result->instructions, program.instructions) << text;
+        ++programs;
+    }
+    EXPECT_EQ(programs, 20000u);
+}
+
+TEST(Assembler, GarbageNeverCrashes) {
+    // Token soup from both dialects and stray bytes: every input gives a program or an error.
+    const std::vector<std::string> pieces{
+        "r1",  "w2",  "%r3", "=",    "+=",   "s>>=", "(",     ")",  "*",    "[",     "]",    "u32",  "s8",
+        "+",   "-",   "0x",  "0xffffffffffffffffff", "12",   "-9", ":",    ",",     "goto", "if",   "call", "lock",
+        "ll",  "map", "pc",  "exit", "ldxw", "lddw", "mov32", "ja", "local", "fetch", "add",  "#",    ";",
+        "\n", "skb", "invalid", "label", "label:", "kfunc", "func", "bswap", "be16", "movsx", "\x01", "\xff"};
+    std::mt19937 random(7);
+    size_t errors = 0, programs = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string text;
+        int count = 1 + int(random() % 12);
+        for (int i = 0; i < count; ++i) text += pieces[random() % pieces.size()] + (random() % 3 ? " " : "");
+        auto result = assemble(text);
+        result ? ++programs : ++errors;
+    }
+    EXPECT_GT(errors, 0u);
+    std::printf("garbage: %zu errors, %zu programs (of 20000)\n", errors, programs);
 }
 
 TEST(Assembler, FormsAreUnambiguous) {
