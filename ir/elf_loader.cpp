@@ -114,7 +114,9 @@ Expected<void> Loader::check_structure() {
     using Sym = llvm::object::ELF64LE::Sym;
     for (size_t index = 0; index < count; ++index) {
         const auto& header = (*sections)[index];
-        const std::string where = fmt::format("#{}", index);
+        std::string where = fmt::format("#{}", index);
+        if (auto name = file.getSectionName(header); name && !name->empty()) where = name->str();
+        else if (!name) llvm::consumeError(name.takeError());
         if (header.sh_type != llvm::ELF::SHT_NOBITS && header.sh_type != llvm::ELF::SHT_NULL &&
             (header.sh_offset > file_size || header.sh_size > file_size - header.sh_offset))
             return fail(where, fmt::format("section contents ({} bytes at offset {}) go past the end of the file", header.sh_size, header.sh_offset));
