@@ -13,5 +13,6 @@ namespace bpfvet::tools {
 using CommandAction = std::function<int()>;
 
 void register_sections_command(CLI::App& app, CommandAction& action);
+void register_run_command(CLI::App& app, CommandAction& action);
 
 }  // namespace bpfvet::tools
