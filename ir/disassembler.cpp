@@ -134,10 +134,17 @@ std::string disassemble_program(const Program& program, const Object* object, co
     std::vector<bool> starts(slots.size(), false);
     for (size_t pc = 0; pc < slots.size(); pc += printed_width(slots[pc], next_of(pc))) starts[pc] = true;
 
+    // Functions printed as labels: at the start of a line, with a name that reads
+    // back as a label and that no other function of the program has.
     std::vector<Function> functions;
+    auto named_once = [&](const std::string& name) {
+        return std::count_if(program.functions.begin(), program.functions.end(),
+                             [&](const Function& other) { return other.name == name; }) == 1;
+    };
     if (options.function_labels)
         for (const auto& function : program.functions)
-            if (function.start < slots.size() && starts[function.start] && is_printable_function_name(function.name))
+            if (function.start < slots.size() && starts[function.start] &&
+                is_printable_function_name(function.name) && named_once(function.name))
                 functions.push_back(function);
 
     std::vector<bool> labelled(slots.size(), false);

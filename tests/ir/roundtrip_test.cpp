@@ -86,6 +86,18 @@ TEST(RoundTrip, FunctionsNamedLikeKeywords) {
     }
 }
 
+TEST(RoundTrip, FunctionsWithTheSameNameAreCalledByDistance) {
+    Program program;
+    program.instructions = {{.opcode = 0x85, .src = 1, .imm = 1}, {.opcode = 0x95}, {.opcode = 0x95}};
+    program.functions = {{.name = "main", .start = 0, .end = 2}, {.name = "twin", .start = 1, .end = 2},
+                         {.name = "twin", .start = 2, .end = 3}};
+    std::string text = disassemble_program(program, nullptr);
+    EXPECT_EQ(text, "main:\n    0: call pc+1\n    1: exit\n    2: exit\n");
+    auto result = assemble(text);
+    ASSERT_TRUE(result) << result.error().to_string();
+    EXPECT_EQ(result->instructions, program.instructions);
+}
+
 TEST(RoundTrip, EveryCorpusProgramWithPcsAndFunctionLabels) {
     if (!test::have_samples()) GTEST_SKIP() << "shared corpus absent";
     Tally tally;
