@@ -477,4 +477,34 @@ std::expected<AssembledProgram, AssemblyError> assemble(std::string_view text, c
     return program;
 }
 
+std::expected<Program, AssemblyError> assemble_program(std::string_view text, const AssemblyOptions& options) {
+    auto assembled = assemble(text, options);
+    if (!assembled) return std::unexpected(assembled.error());
+    Program program;
+    program.instructions = std::move(assembled->instructions);
+    const auto& slots = program.instructions;
+
+    std::set<size_t> starts;
+    if (!slots.empty()) starts.insert(0);
+    for (size_t pc = 0; pc < slots.size(); ++pc) {
+        const Instruction& insn = slots[pc];
+        bool refers_to_function = insn.is_local_call() ||
+                                  (insn.is_lddw() && insn.src == uint8_t(LddwKind::Function) && pc + 1 < slots.size());
+        int64_t target = int64_t(pc) + 1 + insn.imm;
+        if (refers_to_function && target >= 0 && size_t(target) < slots.size()) starts.insert(size_t(target));
+    }
+    std::map<size_t, std::string> label_at;
+    for (const auto& [name, slot] : assembled->labels) label_at.emplace(slot, name);  // several labels on one slot: the alphabetically first
+    for (auto it = starts.begin(); it != starts.end(); ++it) {
+        size_t start = *it;
+        auto next = std::next(it);
+        auto label = label_at.find(start);
+        program.functions.push_back({.name = label != label_at.end() ? label->second : fmt::format("func_{}", start),
+                                     .start = uint32_t(start),
+                                     .end = uint32_t(next == starts.end() ? slots.size() : *next)});
+    }
+    if (!program.functions.empty()) program.name = program.functions.front().name;
+    return program;
+}
+
 }  // namespace bpfvet::ir

@@ -27,6 +27,7 @@
 #pragma once
 
 #include "ir/instruction.hpp"
+#include "ir/program.hpp"
 
 #include <cstdint>
 #include <expected>
@@ -64,5 +65,15 @@ struct AssembledProgram {
 
 [[nodiscard]] std::expected<AssembledProgram, AssemblyError> assemble(std::string_view text,
                                                                       const AssemblyOptions& options = {});
+
+// A Program from text, for tests and tools that start from assembly: its
+// instructions, and its functions: one at slot 0 and one at every target of a
+// local call or func[...] LDDW inside the program, each running up to the next
+// and named by its label ("func_<pc>" without one). The program takes the
+// first function's name. Example:
+//   assemble_program("main: call sub\nexit\nsub: r0 = 1\nexit")
+//     -> functions {main: [0, 2), sub: [2, 4)}, name "main"
+[[nodiscard]] std::expected<Program, AssemblyError> assemble_program(std::string_view text,
+                                                                     const AssemblyOptions& options = {});
 
 }  // namespace bpfvet::ir

@@ -205,6 +205,46 @@ TEST(Assembler, LabelsAsJumpAndCallTargets) {
     EXPECT_EQ(result->labels.at("sub"), 8u);
 }
 
+TEST(Assembler, ProgramsWithFunctionsFromCallTargets) {
+    auto program = assemble_program(
+        "main:\n"
+        "    call sub\n"
+        "    r1 = func[callback] ll\n"
+        "    call pc+3\n"            // an unnamed function at 7
+        "    exit\n"
+        "sub: r0 = 1\n"
+        "    exit\n"
+        "    exit\n"
+        "callback: exit\n");
+    ASSERT_TRUE(program) << program.error().to_string();
+    EXPECT_EQ(program->name, "main");
+    ASSERT_EQ(program->functions.size(), 4u);
+    auto expect_function = [&](size_t i, std::string_view name, uint32_t start, uint32_t end) {
+        EXPECT_EQ(program->functions[i].name, name);
+        EXPECT_EQ(program->functions[i].start, start) << name;
+        EXPECT_EQ(program->functions[i].end, end) << name;
+    };
+    expect_function(0, "main", 0, 5);
+    expect_function(1, "sub", 5, 7);
+    expect_function(2, "func_7", 7, 8);
+    expect_function(3, "callback", 8, 9);
+
+    // And its disassembly names them again, so it reads back to the same program.
+    std::string text = disassemble_program(*program, nullptr);
+    EXPECT_NE(text.find("call sub"), std::string::npos) << text;
+    EXPECT_NE(text.find("r1 = func[callback] ll"), std::string::npos) << text;
+    auto again = assemble_program(text);
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(again->instructions, program->instructions);
+    EXPECT_EQ(again->functions.size(), 4u);
+
+    auto single = assemble_program("r0 = 0\nexit");
+    ASSERT_TRUE(single);
+    ASSERT_EQ(single->functions.size(), 1u);
+    EXPECT_EQ(single->functions[0].name, "func_0");
+    EXPECT_EQ(single->functions[0].end, 2u);
+}
+
 TEST(Assembler, ALabelNamedLikeAHelperIsALocalCall) {
     auto slots = assembled("call bpf_ktime_get_ns\nexit\nbpf_ktime_get_ns:\nexit");
     // "call name" prefers the label: the disassembler never prints a function
