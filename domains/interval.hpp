@@ -230,17 +230,23 @@ IntervalParts<W> s_neg(const IntervalParts<W>& a) {
 // ---------------------------------------------------------------------------------------------
 
 // Widening thresholds: a sorted set of constants that a growing bound jumps to instead of to the
-// extreme. The default holds 0, every 2^k and 2^k - 1 (so the INT and UINT limits of every width)
-// and their negations; add the program's constants (loop bounds) with add().
+// extreme. The default holds 0, every power of two and its negation, and the INT/UINT limits of
+// 8, 16, 32 and 64 bits (2^(k-1) - 1 and 2^k - 1); a bound therefore reaches an extreme in at most
+// about 64 widening steps. Add the program's constants (loop bounds) with add().
 class Thresholds {
  public:
   Thresholds() {
     values_.push_back(0);
     for (unsigned k = 0; k < 64; ++k) {
       const uint64_t p = uint64_t{1} << k;
-      for (uint64_t v : {p, p - 1, 0 - p, 0 - (p - 1)}) values_.push_back(v);
+      values_.push_back(p);
+      values_.push_back(0 - p);
     }
-    values_.push_back(~uint64_t{0});
+    for (unsigned k : {8u, 16u, 32u, 64u}) {
+      const uint64_t int_max = (uint64_t{1} << (k - 1)) - 1;
+      const uint64_t uint_max = k == 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
+      for (uint64_t v : {int_max, 0 - int_max, uint_max}) values_.push_back(v);
+    }
     normalize();
   }
   static Thresholds none() { return Thresholds(std::vector<uint64_t>{}); }

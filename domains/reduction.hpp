@@ -63,13 +63,24 @@ void cross_signedness(IntervalParts<W>& u, IntervalParts<W>& s) {
 // When the ends of a full-width interval agree in the upper half, the low halves of its members
 // form the interval of the ends' low halves. Example: u [0x1'0000'0005, 0x1'0000'0010] ->
 // u_half [5, 16]. This holds for a signed interval too (same upper half: same order).
+// Likewise for the signed low half, whose order breaks where the low half passes its sign bit
+// (k * 2^Bits/2 + 2^(Bits/2 - 1)), not at k * 2^Bits/2: shift by half the block and compare upper
+// halves, provided the shift does not wrap one end and not the other. Example: s [-4, 3] ->
+// s_half [-4, 3].
 template <class W>
 void half_from_full(ScalarParts<W>& p) {
+  using H = typename W::Half;
   const W upper = ~zero_extend_to<W>(ones_like(low_half(p.u.lo)));
-  for (const IntervalParts<W>* full : {&p.u, &p.s}) {
-    const auto same_upper = (full->lo & upper) == (full->hi & upper);
-    const IntervalParts<typename W::Half> low{low_half(full->lo), low_half(full->hi)};
+  const W half_sign = zero_extend_to<W>(signed_min_like(low_half(p.u.lo)));
+  for (const bool is_signed : {false, true}) {
+    const IntervalParts<W>& full = is_signed ? p.s : p.u;
+    const IntervalParts<H> low{low_half(full.lo), low_half(full.hi)};
+    const auto same_upper = (full.lo & upper) == (full.hi & upper);
     p.u_half = choose(same_upper, u_meet(p.u_half, low), p.u_half);
+    const W lo = full.lo + half_sign, hi = full.hi + half_sign;
+    const auto wraps_alike = is_signed ? slt(lo, full.lo) == slt(hi, full.hi) : ult(lo, full.lo) == ult(hi, full.hi);
+    const auto same_signed_block = wraps_alike && (lo & upper) == (hi & upper);
+    p.s_half = choose(same_signed_block, s_meet(p.s_half, low), p.s_half);
   }
 }
 

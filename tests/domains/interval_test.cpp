@@ -50,14 +50,16 @@ TEST(Interval, WideningJumpsToThresholds) {
   using U = UnsignedInterval;
   using S = SignedInterval;
   EXPECT_EQ(U::make(0, 1).widen(U::make(0, 2), t), U::make(0, 2));  // 2 is a power of two
-  EXPECT_EQ(U::make(0, 4).widen(U::make(0, 5), t), U::make(0, 7));  // 2^3 - 1
-  EXPECT_EQ(U::make(0, 10).widen(U::make(0, 11), t), U::make(0, 15));
+  EXPECT_EQ(U::make(0, 4).widen(U::make(0, 5), t), U::make(0, 8));
+  EXPECT_EQ(U::make(0, 200).widen(U::make(0, 250), t), U::make(0, 255));  // UINT8_MAX
+  EXPECT_EQ(U::make(0, 10).widen(U::make(0, 11), t), U::make(0, 16));
   t.add(100);
-  EXPECT_EQ(U::make(0, 10).widen(U::make(0, 40), t), U::make(0, 63));
+  EXPECT_EQ(U::make(0, 10).widen(U::make(0, 40), t), U::make(0, 64));
   EXPECT_EQ(U::make(0, 64).widen(U::make(0, 65), t), U::make(0, 100));
-  EXPECT_EQ(U::make(5, 10).widen(U::make(3, 10), t), U::make(3, 10));  // 3 = 2^2 - 1
+  EXPECT_EQ(U::make(5, 10).widen(U::make(3, 10), t), U::make(2, 10));
   EXPECT_EQ(S::make(-1, 0).widen(S::make(-2, 0), t), S::make(-2, 0));
-  EXPECT_EQ(S::make(-1, 0).widen(S::make(-5, 0), t), S::make(-7, 0));
+  EXPECT_EQ(S::make(-1, 0).widen(S::make(-5, 0), t), S::make(-8, 0));
+  EXPECT_EQ(S::make(0, 100).widen(S::make(0, 130), t), S::make(0, 255));  // UINT8_MAX
   EXPECT_EQ(U::make(0, 10).widen(U::make(0, 11), Thresholds::none()), U::make(0, ~uint64_t{0}));
   // Narrowing recovers a bound that widening pushed to the extreme.
   EXPECT_EQ(U::make(0, ~uint64_t{0}).narrow(U::make(0, 99)), U::make(0, 99));
