@@ -23,6 +23,8 @@ struct AnalysisOptions {
     double max_seconds = 10.0;
     bool record_invariants = false;
     size_t max_errors = 16;
+    // States kept apart per program point before joining (1: plain joins).
+    size_t max_disjuncts = 8;
 };
 
 struct AnalysisResult {

@@ -20,6 +20,24 @@ enum class Access : uint8_t { Read, Write };
 // Tags keep ids handed out at the same pc apart.
 enum class IdTag : uint32_t { Copy = 0, Lookup = 1, PacketBase = 2, Socket = 3 };
 
+// A small set of states kept apart instead of joined: paths where registers
+// hold different kinds of values (a stack pointer here, a map value there) or
+// where different packet ranges are proven stay separate, as the kernel's
+// path-by-path exploration keeps them. States of the same shape are joined;
+// beyond `limit` states, a new one is joined into the most similar.
+class StateSet {
+public:
+    void add(const AbstractState& state, size_t limit);
+    void add_all(const StateSet& other, size_t limit);
+    [[nodiscard]] bool empty() const { return states_.empty(); }
+    [[nodiscard]] bool equals(const StateSet& other) const;
+    [[nodiscard]] const std::vector<AbstractState>& states() const { return states_; }
+    [[nodiscard]] AbstractState joined() const;
+
+private:
+    std::vector<AbstractState> states_;
+};
+
 struct BranchStates {
     AbstractState taken;
     AbstractState fallthrough;
@@ -44,12 +62,13 @@ private:
     struct FunctionRun;
     struct EdgeState {
         ir::BlockId target = 0;
-        AbstractState state;
+        StateSet states;
     };
     void run_sequence(FunctionRun& run, const std::vector<ir::WtoElement>& elements);
     void run_component(FunctionRun& run, const ir::WtoElement& component);
     void run_block(FunctionRun& run, ir::BlockId block, AbstractState state);
-    AbstractState incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside, bool from_inside);
+    void run_blocks(FunctionRun& run, ir::BlockId block, const StateSet& states);
+    StateSet incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside, bool from_inside);
     void add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, const AbstractState& state);
 
     void execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState& state);

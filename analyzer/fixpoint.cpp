@@ -22,12 +22,82 @@ struct Engine::FunctionRun {
 
 namespace {
 
+bool same_shape(const Value& a, const Value& b) {
+    if (a.kind != b.kind) return false;
+    if (!a.is_pointer()) return true;
+    return a.pointer == b.pointer && a.region == b.region && a.maybe_null == b.maybe_null;
+}
+
+bool same_shape(const AbstractState& a, const AbstractState& b) {
+    if (a.frame_count() != b.frame_count()) return false;
+    if (a.meta_range() != b.meta_range()) return false;
+    for (size_t f = 0; f < a.frame_count(); ++f) {
+        const Frame& fa = a.frame(f);
+        const Frame& fb = b.frame(f);
+        for (size_t r = 0; r < fa.registers.size(); ++r)
+            if (!same_shape(fa.registers[r], fb.registers[r])) return false;
+        if (fa.spills.size() != fb.spills.size()) return false;
+        for (size_t i = 0; i < fa.spills.size(); ++i) {
+            if (fa.spills[i].offset != fb.spills[i].offset || fa.spills[i].width != fb.spills[i].width ||
+                !same_shape(fa.spills[i].value, fb.spills[i].value))
+                return false;
+        }
+    }
+    return a.same_packet_ranges(b);
+}
+
+// How many registers of the innermost frame agree in shape.
+int similarity(const AbstractState& a, const AbstractState& b) {
+    if (a.frame_count() != b.frame_count()) return -1;
+    int score = 0;
+    for (int r = 0; r < 11; ++r) score += same_shape(a.reg(r), b.reg(r)) ? 1 : 0;
+    return score;
+}
+
 void mark_members(const ir::WtoElement& element, std::vector<bool>& members) {
     members[element.block] = true;
     for (const auto& inner : element.body) mark_members(inner, members);
 }
 
 }  // namespace
+
+void StateSet::add(const AbstractState& state, size_t limit) {
+    if (state.is_bottom()) return;
+    for (auto& existing : states_) {
+        if (same_shape(existing, state)) {
+            existing = existing.join(state);
+            return;
+        }
+    }
+    if (states_.size() < std::max<size_t>(limit, 1)) {
+        states_.push_back(state);
+        return;
+    }
+    size_t best = 0;
+    int best_score = -2;
+    for (size_t i = 0; i < states_.size(); ++i) {
+        int score = similarity(states_[i], state);
+        if (score > best_score) best = i, best_score = score;
+    }
+    states_[best] = states_[best].join(state);
+}
+
+void StateSet::add_all(const StateSet& other, size_t limit) {
+    for (const auto& state : other.states_) add(state, limit);
+}
+
+bool StateSet::equals(const StateSet& other) const {
+    if (states_.size() != other.states_.size()) return false;
+    for (size_t i = 0; i < states_.size(); ++i)
+        if (!states_[i].equals(other.states_[i])) return false;
+    return true;
+}
+
+AbstractState StateSet::joined() const {
+    AbstractState out = AbstractState::bottom();
+    for (const auto& state : states_) out = out.join(state);
+    return out;
+}
 
 AbstractState Engine::analyze_function(uint32_t function, const AbstractState& entry) {
     FunctionRun run{cfg_.functions[function], entry, AbstractState::bottom(), {}};
@@ -49,21 +119,19 @@ void Engine::add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, c
     if (!found) return;
     auto key = std::make_pair(source, kind);
     auto existing = run.edges.find(key);
-    if (existing == run.edges.end())
-        run.edges.emplace(key, EdgeState{target, state});
-    else
-        existing->second.state = existing->second.state.join(state);
+    if (existing == run.edges.end()) existing = run.edges.emplace(key, EdgeState{target, {}}).first;
+    existing->second.states.add(state, options_.max_disjuncts);
 }
 
-AbstractState Engine::incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside,
-                               bool from_inside) {
-    AbstractState in = AbstractState::bottom();
-    if (block == run.cfg.entry && !from_inside) in = run.entry;
+StateSet Engine::incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside,
+                          bool from_inside) {
+    StateSet in;
+    if (block == run.cfg.entry && !from_inside) in.add(run.entry, options_.max_disjuncts);
     for (auto [it, end] = boost::in_edges(block, run.cfg.graph); it != end; ++it) {
         ir::BlockId source = boost::source(*it, run.cfg.graph);
         if (inside != nullptr && (*inside)[source] != from_inside) continue;
         auto found = run.edges.find({source, run.cfg.graph[*it]});
-        if (found != run.edges.end()) in = in.join(found->second.state);
+        if (found != run.edges.end()) in.add_all(found->second.states, options_.max_disjuncts);
     }
     return in;
 }
@@ -74,7 +142,7 @@ void Engine::run_sequence(FunctionRun& run, const std::vector<ir::WtoElement>& e
         if (element.is_component)
             run_component(run, element);
         else
-            run_block(run, element.block, incoming(run, element.block, nullptr, false));
+            run_blocks(run, element.block, incoming(run, element.block, nullptr, false));
     }
 }
 
@@ -82,20 +150,20 @@ void Engine::run_component(FunctionRun& run, const ir::WtoElement& component) {
     std::vector<bool> members(boost::num_vertices(run.cfg.graph), false);
     mark_members(component, members);
     uint32_t head_pc = run.cfg.graph[component.block].first;
-    AbstractState in = incoming(run, component.block, &members, false);
+    StateSet in = incoming(run, component.block, &members, false);
     loops_.emplace_back(head_pc, 0);
-    while (!in.is_bottom() && !aborted_) {
+    while (!in.empty() && !aborted_) {
         // Edges inside the loop describe one pass; edges leaving it accumulate.
         std::erase_if(run.edges, [&](const auto& entry) {
             return members[entry.first.first] && members[entry.second.target];
         });
-        run_block(run, component.block, in);
+        run_blocks(run, component.block, in);
         run_sequence(run, component.body);
         if (aborted_) break;
-        AbstractState next = incoming(run, component.block, &members, true);
-        if (next.is_bottom()) break;
+        StateSet next = incoming(run, component.block, &members, true);
+        if (next.empty()) break;
         if (next.equals(in)) {
-            AbstractState copy = next;
+            AbstractState copy = next.states().front();
             report(copy, ErrorCode::UnboundedLoop, head_pc,
                    fmt::format("the loop at instruction {} comes back to its start in the same state after pass {}, "
                                "so nothing bounds its number of iterations",
@@ -111,6 +179,10 @@ void Engine::run_component(FunctionRun& run, const ir::WtoElement& component) {
         return members[entry.first.first] && members[entry.second.target];
     });
     loops_.pop_back();
+}
+
+void Engine::run_blocks(FunctionRun& run, ir::BlockId block, const StateSet& states) {
+    for (const auto& state : states.states()) run_block(run, block, state);
 }
 
 void Engine::run_block(FunctionRun& run, ir::BlockId block, AbstractState state) {

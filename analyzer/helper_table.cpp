@@ -59,7 +59,7 @@ constexpr HelperPrototype helpers[] = {
      tc | type_bit(ProgramType::LwtXmit)},
     {14, "bpf_get_current_pid_tgid", R::Integer, {}, tracing | cgroup},
     {15, "bpf_get_current_uid_gid", R::Integer, {}, tracing | cgroup},
-    {16, "bpf_get_current_comm", R::Integer, {A::WritableMemory, A::Size}, tracing | cgroup},
+    {16, "bpf_get_current_comm", R::Integer, {A::WritableMemory, A::Size}, all_types},
     {17, "bpf_get_cgroup_classid", R::Integer, {A::Context}, tc | lwt},
     {18, "bpf_skb_vlan_push", R::Integer, {A::Context, A::Anything, A::Anything}, tc},
     {19, "bpf_skb_vlan_pop", R::Integer, {A::Context}, tc},

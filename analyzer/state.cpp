@@ -191,6 +191,14 @@ bool AbstractState::leq(const AbstractState& other) const {
     return true;
 }
 
+bool AbstractState::same_packet_ranges(const AbstractState& other) const {
+    if (packet_bases_.size() != other.packet_bases_.size()) return false;
+    for (size_t i = 0; i < packet_bases_.size(); ++i)
+        if (packet_bases_[i].id != other.packet_bases_[i].id || packet_bases_[i].range != other.packet_bases_[i].range)
+            return false;
+    return true;
+}
+
 bool AbstractState::equals(const AbstractState& other) const { return leq(other) && other.leq(*this); }
 
 std::string AbstractState::to_string(const ir::Object* object) const {

@@ -78,6 +78,7 @@ public:
     // Applies `update` to every value carrying `id` (nonzero).
     void update_copies(uint32_t id, const std::function<void(Value&)>& update);
 
+    [[nodiscard]] bool same_packet_ranges(const AbstractState& other) const;
     [[nodiscard]] AbstractState join(const AbstractState& other) const;
     [[nodiscard]] bool leq(const AbstractState& other) const;
     [[nodiscard]] bool equals(const AbstractState& other) const;

@@ -95,8 +95,16 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             break;
         }
         case ArgumentKind::Context:
-            if (!arg.is_pointer(PointerKind::Context) || arg.number.constant_value() != 0) {
-                wrong("the unmodified context pointer");
+            if (arg.is_pointer(PointerKind::Context) && arg.number.constant_value() != 0) {
+                report(state, ErrorCode::ContextAccess, pc,
+                       fmt::format("argument {} of {} is the context pointer moved by {}; the kernel only accepts "
+                                   "the unmodified context",
+                                   reg, helper_label(*helper), arg.number.to_compact_string()),
+                       {reg});
+                return;
+            }
+            if (!arg.is_pointer(PointerKind::Context)) {
+                wrong("the context pointer");
                 return;
             }
             break;
