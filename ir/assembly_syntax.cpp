@@ -106,8 +106,9 @@ std::string width_text(int bits) { return std::to_string(bits); }
 
 std::vector<Form> build_forms() {
     std::vector<Form> forms;
-    auto add = [&](uint8_t opcode, std::string text, Fixed fixed = {}) {
+    auto add = [&](uint8_t opcode, std::string text, Fixed fixed = {}, bool read_only = false) {
         Form form;
+        form.read_only = read_only;
         form.opcode = opcode;
         form.dst = fixed.dst;
         form.src = fixed.src;
@@ -120,6 +121,8 @@ std::vector<Form> build_forms() {
             if (const auto* operand = std::get_if<Operand>(&piece)) bind(form.bound, *operand);
         forms.push_back(std::move(form));
     };
+    // Spellings of the kernel verifier log that differ from ours: read, never printed.
+    auto add_kernel_spelling = [&](uint8_t opcode, std::string text, Fixed fixed) { add(opcode, std::move(text), fixed, true); };
     auto code = [](auto... parts) { return uint8_t((uint8_t(parts) | ...)); };
 
     // ALU: "r1 += 3", "w1 += w2", "r1 s/= r2", "r1 = -r1", "r1 = (s8)r2".
@@ -209,6 +212,31 @@ std::vector<Form> build_forms() {
         add(atomic, (is64 ? "{dst}" : "{wdst}") + std::string(" = load_acquire((") + unsigned_type + " *)({src} {off}))",
             {.imm = load_acquire});
         add(atomic, "store_release(" + address + ", " + value + ")", {.imm = store_release});
+
+        // The kernel log names 64-bit registers throughout and calls the functions
+        // atomic[64]_fetch_add, atomic[64]_xchg, atomic[64]_cmpxchg:
+        //   r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)    r0 = atomic_cmpxchg((u32 *)(r1 +0), r0, r2)
+        std::string suffix = is64 ? "64" : "";
+        if (width.size == MemSize::W || is64) {
+            for (const auto& operation : atomic_operations) {
+                std::string text;
+                if (!operation.symbol.empty()) {
+                    if (is64) continue;  // same as ours
+                    text = "lock *" + address + " " + std::string(operation.symbol) + " {src}";
+                } else if (operation.imm == atomic::CmpXchg) {
+                    text = "r0 = atomic" + suffix + "_cmpxchg(" + address + ", r0, {src})";
+                } else {
+                    std::string name(operation.function);  // "atomic_fetch_add" or "xchg"
+                    if (name.starts_with("atomic_")) name = name.substr(7);
+                    text = "{src} = atomic" + suffix + "_" + name + "(" + address + ", {src})";
+                }
+                add_kernel_spelling(atomic, text, {.imm = operation.imm});
+            }
+        }
+        if (!is64) {
+            add_kernel_spelling(atomic, "{dst} = load_acquire((" + unsigned_type + " *)({src} {off}))", {.imm = load_acquire});
+            add_kernel_spelling(atomic, "store_release(" + address + ", {src})", {.imm = store_release});
+        }
     }
 
     // LDDW, by the meaning of its src field (LddwKind).
@@ -303,7 +331,7 @@ bool fits(const Form& form, const Instruction& insn, const Instruction* next) {
 const Form* find_form(const Instruction& insn, const Instruction* next) {
     const auto& index = form_index();
     for (uint16_t i : index.by_opcode[insn.opcode])
-        if (fits(index.forms[i], insn, next)) return &index.forms[i];
+        if (!index.forms[i].read_only && fits(index.forms[i], insn, next)) return &index.forms[i];
     return nullptr;
 }
 

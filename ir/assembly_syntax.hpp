@@ -175,6 +175,7 @@ struct Form {
     int16_t offset = 0;
     int32_t imm = 0;
     bool wide = false;      // LDDW: a second slot (opcode 0, only imm used)
+    bool read_only = false; // another spelling the assembler reads (the kernel log's); never printed
     int32_t next_imm = 0;   // fixed second-slot imm when the template does not bind it
     std::string text;       // the template as written, e.g. "{dst} += {imm}"
     Template pattern;
@@ -194,7 +195,7 @@ struct Form {
 // values the form requires and its registers are r0..r10.
 [[nodiscard]] bool fits(const Form& form, const Instruction& insn, const Instruction* next);
 
-// The form `insn` is an instance of, or nullptr for an encoding we do not know
+// The printable form `insn` is an instance of, or nullptr for an encoding we do not know
 // (reserved fields set, undefined opcode, LDDW without its second slot, ...).
 [[nodiscard]] const Form* find_form(const Instruction& insn, const Instruction* next);
 

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <set>
@@ -81,8 +82,10 @@ TEST(Assembler, DisassemblyOfEveryEncodingRoundTrips) {
                         }
                     }
     }
-    // Every form of the table was reached by the grid, so each is covered by the round trip.
-    EXPECT_EQ(forms_seen.size(), syntax::forms().size());
+    // Every printable form of the table was reached by the grid, so each is covered by the round trip.
+    size_t printable = std::count_if(syntax::forms().begin(), syntax::forms().end(),
+                                     [](const syntax::Form& form) { return !form.read_only; });
+    EXPECT_EQ(forms_seen.size(), printable);
     std::printf("round trip: %zu valid and %zu invalid encodings, %zu forms\n", valid, invalid, forms_seen.size());
 }
 
@@ -143,7 +146,7 @@ TEST(Assembler, FormsAreUnambiguous) {
         for (size_t j = i + 1; j < forms.size(); ++j) {
             const auto& a = forms[i];
             const auto& b = forms[j];
-            if (a.opcode != b.opcode) continue;
+            if (a.opcode != b.opcode || a.read_only || b.read_only) continue;
             bool differ = (!a.bound.src && !b.bound.src && a.src != b.src) ||
                           (!a.bound.offset && !b.bound.offset && a.offset != b.offset) ||
                           (!a.bound.imm && !b.bound.imm && a.imm != b.imm);
@@ -176,6 +179,14 @@ TEST(Assembler, ConventionalSpellingsFromKernelLogsAndObjdump) {
     EXPECT_EQ(assembled("  12: r0 = 1   ; a comment"), std::vector{make(0xb7, 0, 0, 0, 1)});
     EXPECT_EQ(assembled("12: (bf) r1 = r6                      ; R1_w=ctx() R6_w=ctx()"), std::vector{make(0xbf, 1, 6)});
     EXPECT_EQ(assembled("3: (85) call bpf_map_lookup_elem#1"), std::vector{make(0x85, 0, 0, 0, 1)});
+    // The kernel log's atomics.
+    EXPECT_EQ(assembled("(c3) lock *(u32 *)(r1 +0) += r2"), std::vector{make(0xc3, 1, 2, 0, 0x00)});
+    EXPECT_EQ(assembled("(db) r2 = atomic64_fetch_add((u64 *)(r1 +8), r2)"), std::vector{make(0xdb, 1, 2, 8, 0x01)});
+    EXPECT_EQ(assembled("(c3) r2 = atomic_fetch_xor((u32 *)(r1 +0), r2)"), std::vector{make(0xc3, 1, 2, 0, 0xa1)});
+    EXPECT_EQ(assembled("(db) r2 = atomic64_xchg((u64 *)(r10 -8), r2)"), std::vector{make(0xdb, 10, 2, -8, 0xe1)});
+    EXPECT_EQ(assembled("(c3) r0 = atomic_cmpxchg((u32 *)(r1 +0), r0, r3)"), std::vector{make(0xc3, 1, 3, 0, 0xf1)});
+    EXPECT_EQ(assembled("(d3) r0 = load_acquire((u8 *)(r1 +0))"), std::vector{make(0xd3, 0, 1, 0, 0x100)});
+    EXPECT_EQ(assembled("(c3) store_release((u32 *)(r1 +0), r2)"), std::vector{make(0xc3, 1, 2, 0, 0x110)});
     EXPECT_EQ(assembled("# a comment line\nexit // another"), std::vector{make(0x95)});
     EXPECT_EQ(assembled("invalid 0x00000000000000ff"), std::vector{make(0xff)});
 }

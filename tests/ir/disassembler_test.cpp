@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -351,8 +352,10 @@ TEST(Disassembler, LlvmMcAssemblesOurTextToTheSameBytes) {
     }
     EXPECT_EQ(checked, lines.size());
     EXPECT_GE(forms_checked.size(), 140u);
-    std::printf("llvm-mc agrees on %zu lines covering %zu of %zu forms\n", checked, forms_checked.size(),
-                syntax::forms().size());
+    size_t printable = std::count_if(syntax::forms().begin(), syntax::forms().end(),
+                                     [](const syntax::Form& form) { return !form.read_only; });
+    std::printf("llvm-mc agrees on %zu lines covering %zu of %zu printable forms\n", checked, forms_checked.size(),
+                printable);
 }
 
 }  // namespace
