@@ -363,8 +363,12 @@ std::vector<std::string_view> take_prefixes(std::vector<Token>& tokens) {
                std::isxdigit(static_cast<unsigned char>(text[1]));
     };
     if (tokens.size() >= start + 3 && tokens[start].text == "(" && is_opcode(tokens[start + 1].text) &&
-        tokens[start + 2].text == ")")
+        tokens[start + 2].text == ")") {
+        // It prints an LDDW constant without "ll" ("(18) r1 = 0xffff8880"): the opcode says which it is.
+        if (tokens[start + 1].text == "18" && tokens.back().text != "ll")
+            tokens.push_back({syntax::TokenKind::Identifier, "ll", tokens.back().column + tokens.back().text.size()});
         start += 3;
+    }
     while (start + 1 < tokens.size() && tokens[start].kind == syntax::TokenKind::Identifier &&
            tokens[start + 1].text == ":") {
         labels.push_back(tokens[start].text);

@@ -7,7 +7,9 @@
 //         r1 = map[my_map] ll          call bpf_map_lookup_elem
 //     Kernel verifier log spellings are accepted too: "12: (bf) r1 = r6",
 //     "goto pc+3", "call bpf_map_lookup_elem#1", "(r10 -8)", "; R0_w=0"
-//     state comments. (Not its "r1 = map[id:5]" nor LDDW without "ll".)
+//     state comments, "r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)",
+//     "(18) r1 = 0x1234" (an LDDW without "ll"). Not its "r1 = map[id:5]"
+//     (a kernel map id means nothing here) nor kfunc calls printed by name.
 //
 // (b) the uBPF / bpf_conformance dialect (the "-- asm" sections of the
 //     conformance *.data files):

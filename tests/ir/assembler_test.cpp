@@ -179,6 +179,9 @@ TEST(Assembler, ConventionalSpellingsFromKernelLogsAndObjdump) {
     EXPECT_EQ(assembled("  12: r0 = 1   ; a comment"), std::vector{make(0xb7, 0, 0, 0, 1)});
     EXPECT_EQ(assembled("12: (bf) r1 = r6                      ; R1_w=ctx() R6_w=ctx()"), std::vector{make(0xbf, 1, 6)});
     EXPECT_EQ(assembled("3: (85) call bpf_map_lookup_elem#1"), std::vector{make(0x85, 0, 0, 0, 1)});
+    EXPECT_EQ(assembled("5: (18) r1 = 0xffff888003c1e000"),
+              (std::vector{make(0x18, 1, 0, 0, int32_t(0x03c1e000)), make(0, 0, 0, 0, int32_t(0xffff8880))}));
+    EXPECT_EQ(assembled("(18) r1 = 0x5 ll"), (std::vector{make(0x18, 1, 0, 0, 5), make(0)}));
     // The kernel log's atomics.
     EXPECT_EQ(assembled("(c3) lock *(u32 *)(r1 +0) += r2"), std::vector{make(0xc3, 1, 2, 0, 0x00)});
     EXPECT_EQ(assembled("(db) r2 = atomic64_fetch_add((u64 *)(r1 +8), r2)"), std::vector{make(0xdb, 1, 2, 8, 0x01)});
