@@ -7,7 +7,8 @@
 //
 // The default run starts each obligation at the widest width known to finish within seconds
 // (table below) to keep ctest short; the ProofSlow tests (BPFVET_SLOW_TESTS=1) try every
-// obligation at 64 and 32 bits with a 300 s timeout per query.
+// obligation at 64 and 32 bits with a 300 s timeout per query (BPFVET_PROOF_TIMEOUT_S overrides
+// the per-query timeout in both runs; BPFVET_PROOF_ONLY=<substring> selects obligations).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -334,7 +335,8 @@ struct Summary {
 // Slow run: try 64 and 32 bits with a long timeout, then fall back.
 void run(const std::vector<Obligation>& obligations, bool slow, Summary& summary) {
   const char* filter = std::getenv("BPFVET_PROOF_ONLY");
-  const unsigned timeout_ms = slow ? 300000 : 8000;
+  const char* timeout_s = std::getenv("BPFVET_PROOF_TIMEOUT_S");
+  const unsigned timeout_ms = timeout_s ? unsigned(std::atoi(timeout_s)) * 1000 : slow ? 300000 : 8000;
   for (const auto& o : obligations) {
     if (filter && o.name.find(filter) == std::string::npos) continue;
     const auto known = default_widths().find(o.name);
