@@ -33,10 +33,16 @@ Operands split_operands(std::span<const Token> tokens) {
 
 std::unexpected<std::string> fail(std::string message) { return std::unexpected(std::move(message)); }
 
+// "%r3" -> 3. Like bpf_conformance, %r11..%r15 are accepted too: they fit the
+// 4-bit field and let negative tests encode registers the ISA does not have.
 std::expected<uint8_t, std::string> read_register(std::span<const Token> operand) {
-    if (operand.size() == 2 && operand[0].text == "%")
+    if (operand.size() == 2 && operand[0].text == "%") {
         if (auto reg = syntax::parse_register(operand[1].text, 'r')) return *reg;
-    return fail("expected a register %r0..%r10");
+        std::string_view name = operand[1].text;
+        if (name.size() == 3 && name[0] == 'r' && name[1] == '1' && name[2] >= '1' && name[2] <= '5')
+            return uint8_t(10 + (name[2] - '0'));
+    }
+    return fail("expected a register %r0..%r10 (or %r11..%r15)");
 }
 
 struct Address {

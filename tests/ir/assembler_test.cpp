@@ -312,7 +312,7 @@ TEST(Assembler, ErrorsNameTheLine) {
         {"goto nowhere", 1, "undefined label 'nowhere'"},
         {"a:\na:\nexit", 2, "declared twice"},
         {"call no_such_helper", 1, "not an instruction"},
-        {"mov %r0, %r11", 1, "register"},
+        {"mov %r0, %r16", 1, "register"},
         {"mov %r0", 1, "operands"},
         {"ldxw %r0, %r1", 1, "address"},
         {"frobnicate %r0, 1", 1, "unknown mnemonic"},
@@ -351,6 +351,7 @@ TEST(Assembler, UbpfDialect) {
     };
     const Case cases[] = {
         {"mov %r0, %r2", {make(0xbf, 0, 2)}},
+        {"mov %r11, %r15", {make(0xbf, 11, 15)}},  // fake registers for negative tests
         {"mov32 %r0, 1", {make(0xb4, 0, 0, 0, 1)}},
         {"mov32 %r1, 0x87654321", {make(0xb4, 1, 0, 0, int32_t(0x87654321u))}},
         {"add32 %r0, -3", {make(0x04, 0, 0, 0, -3)}},
