@@ -208,6 +208,14 @@ TEST_F(CorpusFeatures, V4ProgramUsesV4OnlyInstructions) {
     EXPECT_TRUE(any_of(v4, is_bswap));
 }
 
+TEST_F(CorpusFeatures, V4FormsIncludeMovsxAndGotol) {
+    const auto& forms = program("v4_instruction_forms.v4.o", "xdp_v4_instruction_forms");
+    auto is_movsx = [](const ir::Instruction& i) { return i.is_alu() && i.alu_op() == ir::AluOp::Mov && i.offset != 0; };
+    auto is_gotol = [](const ir::Instruction& i) { return i.cls() == ir::InstructionClass::Jmp32 && i.is_goto(); };
+    EXPECT_TRUE(any_of(forms, is_movsx));
+    EXPECT_TRUE(any_of(forms, is_gotol));
+}
+
 TEST_F(CorpusFeatures, AtomicsUseFetchAndCompareExchange) {
     const auto& atomics = program("atomics.o", "xdp_atomic_stats");
     auto atomic_with = [&](int32_t op) {

@@ -55,7 +55,9 @@ TEST_P(RuntimeRuns, ReturnValuesMatchTheManifest) {
     runtime::Runner runner(**object, **program, 0);
     for (const auto& run : c.program.runs) {
         SCOPED_TRACE(run.note);
-        auto input = runner.set_input({.packet = run.packet});
+        runtime::RunInput packet_input;
+        packet_input.packet = run.packet;
+        auto input = runner.set_input(std::move(packet_input));
         ASSERT_TRUE(input.has_value()) << input.error();
         auto outcome = runner.run();
         ASSERT_TRUE(outcome.result.has_value()) << "fault at pc " << outcome.result.error().pc << ": "
