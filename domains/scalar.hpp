@@ -62,6 +62,13 @@ class BasicScalar {
   }
   // Unreduced parts in, reduced scalar out.
   static BasicScalar reduced(Parts p);
+  // The components as given, without the reduction: sound (the meaning is still the intersection)
+  // but possibly less precise; for callers whose components are already consistent, such as the
+  // halves of a reduced Scalar.
+  static BasicScalar from_components_unreduced(TnumType t, Unsigned u, Signed s, UnsignedHalf u_half, SignedHalf s_half) {
+    if (t.is_bottom() || u.is_bottom() || s.is_bottom() || u_half.is_bottom() || s_half.is_bottom()) return bottom();
+    return BasicScalar(t, u, s, u_half, s_half);
+  }
 
   [[nodiscard]] bool is_bottom() const { return tnum_.is_bottom(); }
   [[nodiscard]] bool is_top() const {
@@ -213,8 +220,10 @@ template <unsigned Bits>
 BasicScalar<BasicScalar<Bits>::half_bits> low_half_view(const BasicScalar<Bits>& a) {
   using H = BasicScalar<BasicScalar<Bits>::half_bits>;
   if (a.is_bottom()) return H::bottom();
-  return H::from_components(a.tnum().low_half(), typename H::Unsigned(a.unsigned_half()), typename H::Signed(a.signed_half()),
-                            H::UnsignedHalf::top(), H::SignedHalf::top());
+  // a is reduced, so its low-half components already agree with each other; the view's own
+  // quarter-width intervals stay unknown (only the precision of quarter-width results suffers).
+  return H::from_components_unreduced(a.tnum().low_half(), typename H::Unsigned(a.unsigned_half()),
+                                      typename H::Signed(a.signed_half()), H::UnsignedHalf::top(), H::SignedHalf::top());
 }
 
 template <unsigned Bits>
@@ -223,8 +232,10 @@ BasicScalar<Bits> zero_extend_half(const BasicScalar<Bits / 2>& h) {
   static_assert(S::half_bits == Bits / 2);
   if (h.is_bottom()) return S::bottom();
   const auto& u = h.unsigned_interval();
-  return S::from_components(S::TnumType::make(h.tnum().value(), h.tnum().mask()), S::Unsigned::make(u.lo(), u.hi()),
-                            S::Signed::make(int64_t(u.lo()), int64_t(u.hi())), u, h.signed_interval());
+  // Upper half zero: the unsigned range is also the signed one, and nothing else is left to derive
+  // from a reduced h.
+  return S::from_components_unreduced(S::TnumType::make(h.tnum().value(), h.tnum().mask()), S::Unsigned::make(u.lo(), u.hi()),
+                                      S::Signed::make(int64_t(u.lo()), int64_t(u.hi())), u, h.signed_interval());
 }
 
 // Zero-extend the low half (the result of every Half operation).
