@@ -1,0 +1,657 @@
+#include "jit/lowering.hpp"
+
+#include "runtime/run_context.hpp"
+
+#include <fmt/format.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+namespace bpfvet::jit {
+namespace {
+
+using ir::Instruction;
+using runtime::LoadedProgram;
+using runtime::RunContext;
+
+// ---------------------------------------------------------------- layout
+
+// Where the engine reads "stop now" after a call: RunContext::control (one
+// byte) and the engaged flag of RunContext::fault. The flag's place inside
+// std::optional is the library's business, so it is found by probing (an empty
+// optional has 0 there, an engaged one 1); when the probe does not confirm it,
+// the lowered code asks the support function instead.
+struct StopFlags {
+    size_t control = 0;
+    std::optional<size_t> fault_engaged;
+};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+StopFlags stop_flags() {
+    StopFlags flags;
+    flags.control = offsetof(RunContext, control);
+    static_assert(sizeof(runtime::Control) == 1);
+    using OptionalFault = std::optional<runtime::Fault>;
+    if constexpr (sizeof(OptionalFault) > sizeof(runtime::Fault)) {
+        OptionalFault probe;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(&probe);
+        size_t at = sizeof(runtime::Fault);
+        bool empty_is_zero = bytes[at] == 0;
+        probe.emplace();
+        if (empty_is_zero && bytes[at] == 1) flags.fault_engaged = offsetof(RunContext, fault) + at;
+    }
+    return flags;
+}
+#pragma GCC diagnostic pop
+
+// ---------------------------------------------------------------- functions
+
+// A function of the program: [start, end) slots. Functions start at 0, at each
+// local call target and at each LDDW of a function (callbacks); each runs to
+// the next start. Example: calls at pc 3 (to 10) and an LDDW of pc 20 give
+// [0,10) [10,20) [20,end).
+struct FunctionRange {
+    uint32_t start = 0;
+    uint32_t end = 0;
+};
+
+std::expected<std::vector<FunctionRange>, std::string> function_ranges(const std::vector<Instruction>& code) {
+    std::set<uint32_t> starts{0};
+    for (size_t pc = 0; pc < code.size(); ++pc) {
+        const Instruction& insn = code[pc];
+        bool function_reference = insn.is_local_call() || (insn.is_lddw() && insn.src == uint8_t(ir::LddwKind::Function));
+        if (function_reference) {
+            int64_t target = int64_t(pc) + insn.imm + 1;
+            if (target < 0 || size_t(target) >= code.size())
+                return std::unexpected(fmt::format("pc {}: function target {} outside the program", pc, target));
+            starts.insert(uint32_t(target));
+        }
+        if (insn.is_lddw()) ++pc;
+    }
+    std::vector<FunctionRange> ranges;
+    for (auto it = starts.begin(); it != starts.end(); ++it) {
+        auto next = std::next(it);
+        ranges.push_back({*it, next == starts.end() ? uint32_t(code.size()) : *next});
+    }
+    return ranges;
+}
+
+// ---------------------------------------------------------------- lowering
+
+class Lowering {
+public:
+    Lowering(const LoadedProgram& program, llvm::LLVMContext& context, const LoweringOptions& options)
+        : program_(program), code_(program.instructions), options_(options), context_(context),
+          module_(std::make_unique<llvm::Module>("bpfvet_" + program.section, context)), builder_(context),
+          flags_(stop_flags()) {
+        i8_ = builder_.getInt8Ty();
+        i32_ = builder_.getInt32Ty();
+        i64_ = builder_.getInt64Ty();
+        ptr_ = builder_.getPtrTy();
+        function_type_ = llvm::FunctionType::get(i64_, {i64_, i64_, i64_, i64_, i64_, ptr_}, false);
+    }
+
+    std::expected<std::unique_ptr<llvm::Module>, std::string> run() {
+        if (code_.empty()) return std::unexpected(std::string("empty program"));
+        auto ranges = function_ranges(code_);
+        if (!ranges) return std::unexpected(ranges.error());
+        ranges_ = std::move(*ranges);
+        continuation_.assign(code_.size(), false);
+        for (size_t pc = 0; pc < code_.size(); ++pc)
+            if (code_[pc].is_lddw() && pc + 1 < code_.size()) continuation_[++pc] = true;
+        for (const auto& range : ranges_) {
+            auto* function = llvm::Function::Create(function_type_, llvm::Function::InternalLinkage,
+                                                    fmt::format("bpf_function_{}", range.start), *module_);
+            function->addFnAttr(llvm::Attribute::NoUnwind);
+            functions_[range.start] = function;
+        }
+        compute_may_stop();
+        for (const auto& range : ranges_)
+            if (auto lowered = lower_function(range); !lowered) return std::unexpected(lowered.error());
+        build_entry();
+        std::string problems;
+        llvm::raw_string_ostream stream(problems);
+        if (llvm::verifyModule(*module_, &stream))
+            return std::unexpected("internal error: lowered module does not verify: " + problems);
+        return std::move(module_);
+    }
+
+private:
+    // ---- which functions may end the run early (helper calls, transitively):
+    // only calls to those need the fault/control check after them.
+    void compute_may_stop() {
+        for (const auto& range : ranges_)
+            for (uint32_t pc = range.start; pc < range.end; ++pc)
+                if (code_[pc].is_call() && !code_[pc].is_local_call()) may_stop_.insert(range.start);
+        for (bool changed = true; changed;) {
+            changed = false;
+            for (const auto& range : ranges_) {
+                if (may_stop_.contains(range.start)) continue;
+                for (uint32_t pc = range.start; pc < range.end; ++pc) {
+                    const Instruction& insn = code_[pc];
+                    if (insn.is_local_call() && may_stop_.contains(uint32_t(int64_t(pc) + insn.imm + 1))) {
+                        may_stop_.insert(range.start);
+                        changed = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    llvm::Function* support(const char* name, llvm::FunctionType* type) {
+        auto callee = module_->getOrInsertFunction(name, type);
+        auto* function = llvm::cast<llvm::Function>(callee.getCallee());
+        function->addFnAttr(llvm::Attribute::NoUnwind);
+        return function;
+    }
+
+    // ---- per function state
+    struct FunctionState {
+        FunctionRange range;
+        llvm::Function* function = nullptr;
+        llvm::Value* context = nullptr;       // RunContext*
+        llvm::AllocaInst* registers[10] = {};  // r0..r9
+        llvm::AllocaInst* stack = nullptr;     // [512 x i8]
+        llvm::Value* frame_pointer = nullptr;  // r10 as i64
+        std::map<uint32_t, llvm::BasicBlock*> blocks;  // by first pc
+        llvm::BasicBlock* fell_off = nullptr;
+    };
+
+    llvm::Value* read(FunctionState& state, int reg) {
+        if (reg == ir::FramePointer) return state.frame_pointer;
+        return builder_.CreateLoad(i64_, state.registers[reg], fmt::format("r{}", reg));
+    }
+    void write(FunctionState& state, int reg, llvm::Value* value) {
+        builder_.CreateStore(value, state.registers[reg]);
+    }
+
+    // The instruction's second operand: the src register or the sign-extended imm.
+    llvm::Value* source_operand(FunctionState& state, const Instruction& insn) {
+        if (insn.source() == ir::Source::Reg) return read(state, insn.src);
+        return builder_.getInt64(uint64_t(int64_t(insn.imm)));
+    }
+
+    std::string at(uint32_t pc, const std::string& message) const { return fmt::format("pc {}: {}", pc, message); }
+
+    std::expected<void, std::string> lower_function(const FunctionRange& range) {
+        FunctionState state;
+        state.range = range;
+        state.function = functions_[range.start];
+        auto* entry = llvm::BasicBlock::Create(context_, "entry", state.function);
+        builder_.SetInsertPoint(entry);
+        state.stack = builder_.CreateAlloca(llvm::ArrayType::get(i8_, ir::StackSize), nullptr, "stack");
+        state.stack->setAlignment(llvm::Align(16));
+        for (int reg = 0; reg < 10; ++reg) state.registers[reg] = builder_.CreateAlloca(i64_, nullptr, fmt::format("r{}.slot", reg));
+        state.context = state.function->getArg(5);
+        for (int reg = 0; reg < 10; ++reg)
+            builder_.CreateStore(reg >= 1 && reg <= 5 ? static_cast<llvm::Value*>(state.function->getArg(unsigned(reg - 1)))
+                                                      : builder_.getInt64(0),
+                                 state.registers[reg]);
+        state.frame_pointer = builder_.CreatePtrToInt(
+            builder_.CreateConstInBoundsGEP1_64(i8_, state.stack, ir::StackSize), i64_, "r10");
+
+        // Leaders: the start, jump targets, and what follows a jump or exit.
+        std::set<uint32_t> leaders{range.start};
+        for (uint32_t pc = range.start; pc < range.end; ++pc) {
+            const Instruction& insn = code_[pc];
+            if (insn.is_lddw()) {
+                ++pc;
+                continue;
+            }
+            if (insn.is_jmp() && (insn.is_goto() || insn.is_conditional_jump())) {
+                int64_t target = int64_t(pc) + insn.jump_offset() + 1;
+                if (target < range.start || target >= range.end)
+                    return std::unexpected(at(pc, fmt::format("jump to {} leaves its function [{}, {})", target,
+                                                             range.start, range.end)));
+                if (continuation_[size_t(target)])
+                    return std::unexpected(at(pc, "jump into the middle of an lddw"));
+                leaders.insert(uint32_t(target));
+                leaders.insert(pc + 1);
+            }
+            if (insn.is_exit()) leaders.insert(pc + 1);
+        }
+        for (uint32_t leader : leaders)
+            if (leader < range.end) state.blocks[leader] = llvm::BasicBlock::Create(context_, fmt::format("pc{}", leader), state.function);
+        builder_.CreateBr(state.blocks[range.start]);
+
+        bool terminated = true;
+        for (uint32_t pc = range.start; pc < range.end; ++pc) {
+            if (auto block = state.blocks.find(pc); block != state.blocks.end()) {
+                if (!terminated) builder_.CreateBr(block->second);
+                builder_.SetInsertPoint(block->second);
+                terminated = false;
+            } else if (terminated) {
+                // Dead code after an exit or jump that no jump reaches.
+                builder_.SetInsertPoint(llvm::BasicBlock::Create(context_, fmt::format("dead{}", pc), state.function));
+                terminated = false;
+            }
+            auto lowered = lower_instruction(state, pc, terminated);
+            if (!lowered) return std::unexpected(lowered.error());
+            if (code_[pc].is_lddw()) ++pc;
+        }
+        if (!terminated) builder_.CreateBr(fell_off_block(state, range.end));
+        return {};
+    }
+
+
+    // The run fell off the end of a function: the support function records the
+    // fault the interpreter would report.
+    llvm::BasicBlock* fell_off_block(FunctionState& state, uint32_t pc) {
+        if (state.fell_off) return state.fell_off;
+        auto saved = builder_.saveIP();
+        state.fell_off = llvm::BasicBlock::Create(context_, "fell_off", state.function);
+        builder_.SetInsertPoint(state.fell_off);
+        auto* type = llvm::FunctionType::get(i64_, {ptr_, i64_}, false);
+        builder_.CreateRet(builder_.CreateCall(support(FallOffSymbol, type), {state.context, builder_.getInt64(pc)}));
+        builder_.restoreIP(saved);
+        return state.fell_off;
+    }
+
+    llvm::BasicBlock* block_at(FunctionState& state, uint32_t pc) { return state.blocks.at(pc); }
+
+    std::expected<void, std::string> lower_instruction(FunctionState& state, uint32_t pc, bool& terminated) {
+        const Instruction& insn = code_[pc];
+        switch (insn.cls()) {
+        case ir::InstructionClass::Alu:
+        case ir::InstructionClass::Alu64: return lower_alu(state, pc);
+        case ir::InstructionClass::Jmp:
+        case ir::InstructionClass::Jmp32: return lower_jump(state, pc, terminated);
+        case ir::InstructionClass::Ldx: return lower_load(state, pc);
+        case ir::InstructionClass::St:
+        case ir::InstructionClass::Stx: return lower_store(state, pc);
+        case ir::InstructionClass::Ld: return lower_ld(state, pc);
+        }
+        return std::unexpected(at(pc, fmt::format("opcode {:#04x}", insn.opcode)));
+    }
+
+    // ---- ALU
+
+    // Division and modulo with the ISA's rules: x / 0 = 0, x % 0 = x, and for
+    // signed, INT_MIN / -1 = INT_MIN (wraps), INT_MIN % -1 = 0. With an
+    // immediate divisor the selects fold away.
+    llvm::Value* divide(llvm::Value* d, llvm::Value* s, bool is_signed, bool modulo) {
+        auto* type = d->getType();
+        auto* zero = llvm::ConstantInt::get(type, 0);
+        auto* one = llvm::ConstantInt::get(type, 1);
+        auto* is_zero = builder_.CreateICmpEQ(s, zero);
+        if (!is_signed) {
+            auto* safe = builder_.CreateSelect(is_zero, one, s);
+            if (modulo) return builder_.CreateSelect(is_zero, d, builder_.CreateURem(d, safe));
+            return builder_.CreateSelect(is_zero, zero, builder_.CreateUDiv(d, safe));
+        }
+        auto* minus_one = llvm::ConstantInt::getSigned(type, -1);
+        auto* is_minus_one = builder_.CreateICmpEQ(s, minus_one);
+        auto* safe = builder_.CreateSelect(builder_.CreateOr(is_zero, is_minus_one), one, s);
+        if (modulo)
+            return builder_.CreateSelect(is_zero, d, builder_.CreateSelect(is_minus_one, zero, builder_.CreateSRem(d, safe)));
+        return builder_.CreateSelect(is_zero, zero,
+                                     builder_.CreateSelect(is_minus_one, builder_.CreateNeg(d), builder_.CreateSDiv(d, safe)));
+    }
+
+    llvm::Value* byte_swap(llvm::Value* value, unsigned bits) {
+        auto* narrow = builder_.CreateTrunc(value, builder_.getIntNTy(bits));
+        auto* swapped = builder_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, narrow);
+        return builder_.CreateZExt(swapped, i64_);
+    }
+
+    std::expected<void, std::string> lower_alu(FunctionState& state, uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        bool wide = insn.cls() == ir::InstructionClass::Alu64;
+        if (insn.dst >= ir::FramePointer) return std::unexpected(at(pc, "write to r10"));
+        if (insn.source() == ir::Source::Reg && insn.src > ir::FramePointer) return std::unexpected(at(pc, "bad source register"));
+        auto op = insn.alu_op();
+        if (op == ir::AluOp::End) {
+            unsigned bits = unsigned(insn.imm);
+            if (bits != 16 && bits != 32 && bits != 64) return std::unexpected(at(pc, fmt::format("byte swap of {} bits", bits)));
+            llvm::Value* d = read(state, insn.dst);
+            bool swap = wide || insn.source() == ir::Source::Reg;  // Alu64: bswap; Alu: to-BE swaps, to-LE truncates
+            llvm::Value* result = swap ? byte_swap(d, bits) : bits == 64 ? d : builder_.CreateZExt(builder_.CreateTrunc(d, builder_.getIntNTy(bits)), i64_);
+            write(state, insn.dst, result);
+            return {};
+        }
+        llvm::Value* d = op == ir::AluOp::Mov ? nullptr : read(state, insn.dst);
+        llvm::Value* s = source_operand(state, insn);
+        llvm::Type* type = wide ? i64_ : i32_;
+        if (!wide) {
+            if (d) d = builder_.CreateTrunc(d, i32_);
+            s = builder_.CreateTrunc(s, i32_);
+        }
+        unsigned width = wide ? 64 : 32;
+        auto* mask = llvm::ConstantInt::get(type, width - 1);
+        bool is_signed = insn.offset == 1;
+        llvm::Value* result = nullptr;
+        switch (op) {
+        case ir::AluOp::Add: result = builder_.CreateAdd(d, s); break;
+        case ir::AluOp::Sub: result = builder_.CreateSub(d, s); break;
+        case ir::AluOp::Mul: result = builder_.CreateMul(d, s); break;
+        case ir::AluOp::Div: result = divide(d, s, is_signed, false); break;
+        case ir::AluOp::Mod: result = divide(d, s, is_signed, true); break;
+        case ir::AluOp::Or: result = builder_.CreateOr(d, s); break;
+        case ir::AluOp::And: result = builder_.CreateAnd(d, s); break;
+        case ir::AluOp::Xor: result = builder_.CreateXor(d, s); break;
+        case ir::AluOp::Lsh: result = builder_.CreateShl(d, builder_.CreateAnd(s, mask)); break;
+        case ir::AluOp::Rsh: result = builder_.CreateLShr(d, builder_.CreateAnd(s, mask)); break;
+        case ir::AluOp::Arsh: result = builder_.CreateAShr(d, builder_.CreateAnd(s, mask)); break;
+        case ir::AluOp::Neg: result = builder_.CreateNeg(d); break;
+        case ir::AluOp::Mov: {
+            int bits = insn.offset;
+            bool sign_extending = insn.source() == ir::Source::Reg &&
+                                  (bits == 8 || bits == 16 || (wide && bits == 32));
+            result = sign_extending ? builder_.CreateSExt(builder_.CreateTrunc(s, builder_.getIntNTy(unsigned(bits))), type) : s;
+            break;
+        }
+        default: return std::unexpected(at(pc, fmt::format("alu opcode {:#04x}", insn.opcode)));
+        }
+        if (!wide) result = builder_.CreateZExt(result, i64_);
+        write(state, insn.dst, result);
+        return {};
+    }
+
+    // ---- jumps, calls, exit
+
+    llvm::Value* condition(FunctionState& state, const Instruction& insn) {
+        llvm::Value* a = read(state, insn.dst);
+        llvm::Value* b = source_operand(state, insn);
+        if (insn.cls() == ir::InstructionClass::Jmp32) {
+            a = builder_.CreateTrunc(a, i32_);
+            b = builder_.CreateTrunc(b, i32_);
+        }
+        switch (insn.jmp_op()) {
+        case ir::JmpOp::Jeq: return builder_.CreateICmpEQ(a, b);
+        case ir::JmpOp::Jne: return builder_.CreateICmpNE(a, b);
+        case ir::JmpOp::Jgt: return builder_.CreateICmpUGT(a, b);
+        case ir::JmpOp::Jge: return builder_.CreateICmpUGE(a, b);
+        case ir::JmpOp::Jlt: return builder_.CreateICmpULT(a, b);
+        case ir::JmpOp::Jle: return builder_.CreateICmpULE(a, b);
+        case ir::JmpOp::Jset: return builder_.CreateICmpNE(builder_.CreateAnd(a, b), llvm::ConstantInt::get(a->getType(), 0));
+        case ir::JmpOp::Jsgt: return builder_.CreateICmpSGT(a, b);
+        case ir::JmpOp::Jsge: return builder_.CreateICmpSGE(a, b);
+        case ir::JmpOp::Jslt: return builder_.CreateICmpSLT(a, b);
+        case ir::JmpOp::Jsle: return builder_.CreateICmpSLE(a, b);
+        default: return nullptr;
+        }
+    }
+
+    // After a call that may end the run: if context->fault is set or
+    // context->control is not Continue, leave this function. A tail call
+    // (control == TailCall, no fault) runs the target in this frame's place.
+    void check_after_call(FunctionState& state, uint32_t pc, llvm::Value* r1_at_call, bool may_tail_call) {
+        llvm::Value* control = builder_.CreateLoad(i8_, builder_.CreateConstInBoundsGEP1_64(i8_, state.context, flags_.control), "control");
+        llvm::Value* fault = nullptr;
+        if (flags_.fault_engaged) {
+            fault = builder_.CreateLoad(i8_, builder_.CreateConstInBoundsGEP1_64(i8_, state.context, *flags_.fault_engaged), "fault");
+        } else {
+            auto* type = llvm::FunctionType::get(i8_, {ptr_}, false);
+            fault = builder_.CreateCall(support("bpfvet_jit_fault_pending", type), {state.context});
+        }
+        auto* stop = builder_.CreateOr(builder_.CreateICmpNE(control, builder_.getInt8(0)),
+                                       builder_.CreateICmpNE(fault, builder_.getInt8(0)));
+        auto* leave = llvm::BasicBlock::Create(context_, fmt::format("leave{}", pc), state.function);
+        auto* next = llvm::BasicBlock::Create(context_, fmt::format("after{}", pc), state.function);
+        llvm::MDBuilder weights(context_);
+        builder_.CreateCondBr(stop, leave, next, weights.createBranchWeights(1, 1000));
+        builder_.SetInsertPoint(leave);
+        if (may_tail_call) {
+            auto* tail = llvm::BasicBlock::Create(context_, fmt::format("tail{}", pc), state.function);
+            auto* bail = llvm::BasicBlock::Create(context_, fmt::format("bail{}", pc), state.function);
+            auto* is_tail = builder_.CreateAnd(
+                builder_.CreateICmpEQ(control, builder_.getInt8(uint8_t(runtime::Control::TailCall))),
+                builder_.CreateICmpEQ(fault, builder_.getInt8(0)));
+            builder_.CreateCondBr(is_tail, tail, bail);
+            builder_.SetInsertPoint(tail);
+            auto* type = llvm::FunctionType::get(i64_, {ptr_, i64_}, false);
+            builder_.CreateRet(builder_.CreateCall(support(TailCallSymbol, type), {state.context, r1_at_call}));
+            builder_.SetInsertPoint(bail);
+        }
+        builder_.CreateRet(builder_.getInt64(0));
+        builder_.SetInsertPoint(next);
+    }
+
+    llvm::Value* helper_callee(uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        if (options_.addressing == Addressing::Symbolic)
+            return support(fmt::format("bpfvet_helper_{}", insn.imm).c_str(), function_type_);
+        return builder_.CreateIntToPtr(builder_.getInt64(program_.resolved[pc]), ptr_);
+    }
+
+    std::expected<void, std::string> lower_jump(FunctionState& state, uint32_t pc, bool& terminated) {
+        const Instruction& insn = code_[pc];
+        if (insn.is_exit()) {
+            builder_.CreateRet(read(state, 0));
+            terminated = true;
+            return {};
+        }
+        if (insn.is_goto()) {
+            builder_.CreateBr(block_at(state, uint32_t(int64_t(pc) + insn.jump_offset() + 1)));
+            terminated = true;
+            return {};
+        }
+        if (insn.is_local_call()) {
+            uint32_t target = uint32_t(int64_t(pc) + insn.imm + 1);
+            llvm::Value* arguments[6] = {read(state, 1), read(state, 2), read(state, 3), read(state, 4), read(state, 5), state.context};
+            write(state, 0, builder_.CreateCall(functions_.at(target), arguments));
+            if (may_stop_.contains(target)) check_after_call(state, pc, nullptr, false);
+            return {};
+        }
+        if (insn.is_call()) {
+            llvm::Value* arguments[6] = {read(state, 1), read(state, 2), read(state, 3), read(state, 4), read(state, 5), state.context};
+            if (insn.opcode == 0x8d) {  // callx: the helper id is in a register
+                int index = insn.dst ? insn.dst : insn.imm;
+                if (index < 0 || index >= ir::RegisterCount) return std::unexpected(at(pc, "callx register out of range"));
+                auto* type = llvm::FunctionType::get(i64_, {i64_, i64_, i64_, i64_, i64_, ptr_, ptr_, i64_, i64_}, false);
+                llvm::Value* program = options_.addressing == Addressing::Absolute
+                                           ? builder_.CreateIntToPtr(builder_.getInt64(reinterpret_cast<uint64_t>(&program_)), ptr_)
+                                           : static_cast<llvm::Value*>(llvm::ConstantPointerNull::get(ptr_));
+                write(state, 0, builder_.CreateCall(support(CallxSymbol, type),
+                    {arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], state.context, program,
+                     read(state, index), builder_.getInt64(pc)}));
+            } else if (insn.is_helper_call()) {
+                if (options_.addressing == Addressing::Absolute && program_.resolved[pc] == 0)
+                    return std::unexpected(at(pc, "unresolved helper call"));
+                auto* call = builder_.CreateCall(function_type_, helper_callee(pc), arguments);
+                write(state, 0, call);
+            } else {
+                return std::unexpected(at(pc, "kfunc calls are not supported"));
+            }
+            check_after_call(state, pc, arguments[0], true);
+            return {};
+        }
+        llvm::Value* taken = condition(state, insn);
+        if (!taken) return std::unexpected(at(pc, fmt::format("jump opcode {:#04x}", insn.opcode)));
+        builder_.CreateCondBr(taken, block_at(state, uint32_t(int64_t(pc) + insn.offset + 1)), block_at(state, pc + 1));
+        terminated = true;
+        return {};
+    }
+
+    // ---- memory
+
+    // The address [base + offset] as a pointer. Accesses through r10 address
+    // the frame's stack alloca directly, so that SROA can promote its slots
+    // when the stack's address is never taken.
+    llvm::Value* address(FunctionState& state, int base, int16_t offset, int width) {
+        if (base == ir::FramePointer && offset < 0 && int(offset) + width <= 0 && -int(offset) <= ir::StackSize)
+            return builder_.CreateConstInBoundsGEP1_64(i8_, state.stack, uint64_t(ir::StackSize + offset));
+        llvm::Value* sum = builder_.CreateAdd(read(state, base), builder_.getInt64(uint64_t(int64_t(offset))));
+        return builder_.CreateIntToPtr(sum, ptr_);
+    }
+
+    llvm::Align alignment(int base, int16_t offset, int width) const {
+        // The stack is 16-aligned, so r10-relative slots have known alignment;
+        // elsewhere eBPF allows misaligned accesses (packets), so assume none.
+        if (base == ir::FramePointer) {
+            unsigned known = unsigned(ir::StackSize + offset) & 15u;
+            unsigned align = known == 0 ? 16 : known & -known;
+            return llvm::Align(std::min<unsigned>(align, unsigned(width)));
+        }
+        return llvm::Align(1);
+    }
+
+    std::expected<void, std::string> lower_load(FunctionState& state, uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        int width = insn.access_width();
+        if (insn.dst >= ir::FramePointer || insn.src > ir::FramePointer) return std::unexpected(at(pc, "bad register"));
+        auto mode = insn.mem_mode();
+        if (mode != ir::MemMode::Mem && mode != ir::MemMode::MemSx) return std::unexpected(at(pc, fmt::format("load mode {:#04x}", insn.opcode)));
+        if (mode == ir::MemMode::MemSx && width == 8) return std::unexpected(at(pc, "sign-extending load of 8 bytes"));
+        auto* type = builder_.getIntNTy(unsigned(width * 8));
+        auto* value = builder_.CreateAlignedLoad(type, address(state, insn.src, insn.offset, width), alignment(insn.src, insn.offset, width));
+        write(state, insn.dst, mode == ir::MemMode::MemSx ? builder_.CreateSExt(value, i64_) : builder_.CreateZExt(value, i64_));
+        return {};
+    }
+
+    static constexpr int32_t LoadAcquire = 0x100, StoreRelease = 0x110;
+
+    std::expected<void, std::string> lower_store(FunctionState& state, uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        int width = insn.access_width();
+        auto* type = builder_.getIntNTy(unsigned(width * 8));
+        if (insn.dst > ir::FramePointer || insn.src > ir::FramePointer) return std::unexpected(at(pc, "bad register"));
+        auto mode = insn.mem_mode();
+        if (mode == ir::MemMode::Atomic) {
+            if (insn.cls() != ir::InstructionClass::Stx) return std::unexpected(at(pc, "atomic st"));
+            return lower_atomic(state, pc, type, width);
+        }
+        if (mode != ir::MemMode::Mem) return std::unexpected(at(pc, fmt::format("store mode {:#04x}", insn.opcode)));
+        llvm::Value* value = insn.cls() == ir::InstructionClass::St ? builder_.getInt64(uint64_t(int64_t(insn.imm))) : read(state, insn.src);
+        builder_.CreateAlignedStore(builder_.CreateTrunc(value, type), address(state, insn.dst, insn.offset, width),
+                                    alignment(insn.dst, insn.offset, width));
+        return {};
+    }
+
+    std::expected<void, std::string> lower_atomic(FunctionState& state, uint32_t pc, llvm::Type* type, int width) {
+        const Instruction& insn = code_[pc];
+        auto natural = llvm::Align(unsigned(width));
+        if (insn.imm == LoadAcquire) {
+            if (insn.dst >= ir::FramePointer) return std::unexpected(at(pc, "write to r10"));
+            auto* load = builder_.CreateAlignedLoad(type, address(state, insn.src, insn.offset, width), natural);
+            load->setAtomic(llvm::AtomicOrdering::Acquire);
+            write(state, insn.dst, builder_.CreateZExt(load, i64_));
+            return {};
+        }
+        llvm::Value* pointer = address(state, insn.dst, insn.offset, width);
+        if (insn.imm == StoreRelease) {
+            auto* store = builder_.CreateAlignedStore(builder_.CreateTrunc(read(state, insn.src), type), pointer, natural);
+            store->setAtomic(llvm::AtomicOrdering::Release);
+            return {};
+        }
+        if (width != 4 && width != 8) return std::unexpected(at(pc, "atomic of width 1 or 2"));
+        llvm::Value* operand = builder_.CreateTrunc(read(state, insn.src), type);
+        auto ordering = llvm::AtomicOrdering::SequentiallyConsistent;
+        if (insn.imm == ir::atomic::CmpXchg) {
+            llvm::Value* expected = builder_.CreateTrunc(read(state, 0), type);
+            auto* exchange = builder_.CreateAtomicCmpXchg(pointer, expected, operand, natural, ordering, ordering);
+            write(state, 0, builder_.CreateZExt(builder_.CreateExtractValue(exchange, 0), i64_));
+            return {};
+        }
+        llvm::AtomicRMWInst::BinOp operation;
+        switch (insn.imm & ~ir::atomic::Fetch) {
+        case ir::atomic::Add: operation = llvm::AtomicRMWInst::Add; break;
+        case ir::atomic::Or: operation = llvm::AtomicRMWInst::Or; break;
+        case ir::atomic::And: operation = llvm::AtomicRMWInst::And; break;
+        case ir::atomic::Xor: operation = llvm::AtomicRMWInst::Xor; break;
+        case ir::atomic::Xchg & ~ir::atomic::Fetch:
+            if (insn.imm != ir::atomic::Xchg) return std::unexpected(at(pc, "xchg without fetch"));
+            operation = llvm::AtomicRMWInst::Xchg;
+            break;
+        default: return std::unexpected(at(pc, fmt::format("atomic operation {:#x}", insn.imm)));
+        }
+        auto* old = builder_.CreateAtomicRMW(operation, pointer, operand, natural, ordering);
+        if (insn.imm & ir::atomic::Fetch) write(state, insn.src, builder_.CreateZExt(old, i64_));
+        return {};
+    }
+
+    std::expected<void, std::string> lower_ld(FunctionState& state, uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        if (insn.is_lddw()) {
+            if (pc + 1 >= code_.size()) return std::unexpected(at(pc, "lddw without its second slot"));
+            if (insn.dst >= ir::FramePointer) return std::unexpected(at(pc, "write to r10"));
+            write(state, insn.dst, lddw_value(pc));
+            return {};
+        }
+        auto mode = insn.mem_mode();
+        if (mode != ir::MemMode::Abs && mode != ir::MemMode::Ind) return std::unexpected(at(pc, fmt::format("opcode {:#04x}", insn.opcode)));
+        // Legacy packet loads: the support function does the bounds check and
+        // byte order; out of bounds it asks the run to stop with r0 = 0.
+        llvm::Value* offset = builder_.getInt64(uint64_t(int64_t(insn.imm)));
+        if (mode == ir::MemMode::Ind)
+            offset = builder_.CreateAdd(offset, builder_.CreateZExt(builder_.CreateTrunc(read(state, insn.src), i32_), i64_));
+        auto* type = llvm::FunctionType::get(i64_, {ptr_, i64_, i64_}, false);
+        write(state, 0, builder_.CreateCall(support(LegacyLoadSymbol, type), {state.context, offset, builder_.getInt64(uint64_t(insn.access_width()))}));
+        check_after_call(state, pc, nullptr, false);
+        return {};
+    }
+
+    llvm::Value* lddw_value(uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        const Instruction& next = code_[pc + 1];
+        auto kind = ir::LddwKind(insn.src);
+        if (kind == ir::LddwKind::Function) {
+            // The callback's address: helpers hand it back to invoke_callback.
+            return builder_.CreatePtrToInt(functions_.at(uint32_t(int64_t(pc) + insn.imm + 1)), i64_);
+        }
+        bool map_handle = kind == ir::LddwKind::MapFd || kind == ir::LddwKind::MapIndex;
+        bool map_value = kind == ir::LddwKind::MapValue || kind == ir::LddwKind::MapIndexValue;
+        if (options_.addressing == Addressing::Symbolic && (map_handle || map_value)) {
+            const char* table_name = map_handle ? "bpfvet_maps" : "bpfvet_map_values";
+            auto* table = module_->getOrInsertGlobal(table_name, llvm::ArrayType::get(ptr_, 0));
+            auto* slot = builder_.CreateConstInBoundsGEP2_64(llvm::ArrayType::get(ptr_, 0), table, 0, uint64_t(uint32_t(insn.imm)));
+            llvm::Value* base = builder_.CreatePtrToInt(builder_.CreateLoad(ptr_, slot), i64_);
+            return map_value ? builder_.CreateAdd(base, builder_.getInt64(uint64_t(uint32_t(next.imm)))) : base;
+        }
+        if (options_.addressing == Addressing::Symbolic) return builder_.getInt64(ir::lddw_value(insn, next));
+        return builder_.getInt64(program_.resolved[pc]);
+    }
+
+    // ---- the entry point
+
+    void build_entry() {
+        auto* type = llvm::FunctionType::get(i64_, {i64_, i64_, ptr_}, false);
+        auto* entry = llvm::Function::Create(type, llvm::Function::ExternalLinkage, options_.entry_name, *module_);
+        entry->addFnAttr(llvm::Attribute::NoUnwind);
+        builder_.SetInsertPoint(llvm::BasicBlock::Create(context_, "entry", entry));
+        auto* zero = builder_.getInt64(0);
+        builder_.CreateRet(builder_.CreateCall(functions_.at(0), {entry->getArg(0), entry->getArg(1), zero, zero, zero, entry->getArg(2)}));
+    }
+
+    const LoadedProgram& program_;
+    const std::vector<Instruction>& code_;
+    const LoweringOptions& options_;
+    llvm::LLVMContext& context_;
+    std::unique_ptr<llvm::Module> module_;
+    llvm::IRBuilder<> builder_;
+    StopFlags flags_;
+    llvm::Type* i8_ = nullptr;
+    llvm::Type* i32_ = nullptr;
+    llvm::Type* i64_ = nullptr;
+    llvm::PointerType* ptr_ = nullptr;
+    llvm::FunctionType* function_type_ = nullptr;
+    std::vector<FunctionRange> ranges_;
+    std::map<uint32_t, llvm::Function*> functions_;
+    std::set<uint32_t> may_stop_;
+    std::vector<bool> continuation_;  // second slots of LDDWs
+};
+
+}  // namespace
+
+std::expected<std::unique_ptr<llvm::Module>, std::string>
+lower_program(const LoadedProgram& program, llvm::LLVMContext& context, const LoweringOptions& options) {
+    return Lowering(program, context, options).run();
+}
+
+}  // namespace bpfvet::jit
