@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <ostream>
+#include <span>
 
 namespace bpfvet::corpus {
 namespace {
@@ -167,13 +168,17 @@ LoadResult load_program(const ir::Program& program, ir::ProgramType type, const 
     return result;
 }
 
-// BPF_PROG_TEST_RUN's return value for one packet. Socket filters see the
-// packet after the kernel has pulled an Ethernet header (eth_type_trans), so
-// a dummy one is put in front; XDP and TC programs see the bytes as given.
+// BPF_PROG_TEST_RUN's return value for one packet. Socket filters and
+// cgroup_skb programs see the packet after the kernel has pulled an Ethernet
+// header (eth_type_trans), so a dummy IPv4 one is put in front; XDP and TC
+// programs see the bytes as given.
 std::expected<uint32_t, Failure> test_run(int program_fd, ir::ProgramType type, const std::vector<uint8_t>& packet) {
-    std::vector<uint8_t> input;
-    if (type == ir::ProgramType::SocketFilter) input.assign({0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00});
-    input.insert(input.end(), packet.begin(), packet.end());
+    static constexpr uint8_t DummyEthernet[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00};
+    const bool pulls_ethernet = type == ir::ProgramType::SocketFilter || type == ir::ProgramType::CgroupSkb;
+    std::vector<uint8_t> input(pulls_ethernet ? sizeof(DummyEthernet) : 0);
+    std::ranges::copy(std::span(DummyEthernet).first(input.size()), input.begin());
+    input.resize(input.size() + packet.size());
+    std::ranges::copy(packet, input.end() - std::ptrdiff_t(packet.size()));
     std::vector<uint8_t> output(input.size() + 4096);
     union bpf_attr attr {};
     attr.test.prog_fd = uint32_t(program_fd);

@@ -108,7 +108,7 @@ TEST(CorpusManifest, HasRefinementProgramsAndRunsForPacketPrograms) {
             }
             for (const auto& run : program.runs)
                 EXPECT_GE(run.packet.size(), 14u) << program.name << ": " << run.note
-                                                  << " (the kernel's test runs need a full Ethernet header)";
+                                                  << " (the kernel's test runs need at least 14 bytes)";
         }
     EXPECT_GE(refinement, 2);
 }
