@@ -11,7 +11,7 @@ namespace detail {
 Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::ProgramCfg& cfg,
                const AnalysisOptions& options, ir::ProgramType type)
     : object_(object), program_(program), cfg_(cfg), options_(options), type_(type),
-      context_(context_descriptor(type, program.attach_target)) {}
+      context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)) {}
 
 void Engine::report(AbstractState& state, ErrorCode code, uint32_t pc, std::string message,
                     std::vector<int> regs) {
@@ -43,9 +43,16 @@ bool Engine::require_initialized(uint32_t pc, AbstractState& state, int reg) {
 
 uint32_t Engine::fresh_id(AbstractState& state, uint32_t pc, IdTag tag) {
     uint32_t id = (pc << 2 | uint32_t(tag)) + 1;
-    if (tag == IdTag::PacketBase)
-        state.drop_packet_base(id);
-    else
+    if (tag == IdTag::PacketBase) {
+        // Pointers on an older base from this pc (an earlier loop pass) keep
+        // their proven range under a new name: id + generation << 24.
+        if (state.packet_base(id) != nullptr) {
+            uint32_t generation = 1;
+            while (generation < 256 && state.packet_base(id | generation << 24) != nullptr) ++generation;
+            if (generation < 256) state.rename_packet_base(id, id | generation << 24);
+            else state.drop_packet_base(id);
+        }
+    } else
         state.release_id(id);
     return id;
 }

@@ -5,6 +5,7 @@
 #include "analyzer/analyzer.hpp"
 #include "analyzer/context_table.hpp"
 #include "analyzer/helper_table.hpp"
+#include "analyzer/liveness.hpp"
 #include "analyzer/state.hpp"
 #include "ir/cfg.hpp"
 
@@ -112,6 +113,7 @@ public:
     bool aborted_ = false;
     std::chrono::steady_clock::time_point started_;
     std::map<uint32_t, AbstractState> invariants_;
+    std::vector<std::vector<RegisterSet>> live_in_;
     // Innermost loop being unrolled: its head pc and iteration count, for messages.
     std::vector<std::pair<uint32_t, uint64_t>> loops_;
 };

@@ -25,7 +25,7 @@ namespace {
 bool same_shape(const Value& a, const Value& b) {
     if (a.kind != b.kind) return false;
     if (!a.is_pointer()) return true;
-    return a.pointer == b.pointer && a.region == b.region && a.maybe_null == b.maybe_null;
+    return a.pointer == b.pointer && a.region == b.region && a.maps == b.maps && a.maybe_null == b.maybe_null;
 }
 
 bool same_shape(const AbstractState& a, const AbstractState& b) {
@@ -49,7 +49,7 @@ bool same_shape(const AbstractState& a, const AbstractState& b) {
 // How many registers of the innermost frame agree in shape.
 int similarity(const AbstractState& a, const AbstractState& b) {
     if (a.frame_count() != b.frame_count()) return -1;
-    int score = 0;
+    int score = a.same_packet_ranges(b) ? 4 : 0;
     for (int r = 0; r < 11; ++r) score += same_shape(a.reg(r), b.reg(r)) ? 1 : 0;
     return score;
 }
@@ -117,10 +117,16 @@ void Engine::add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, c
         }
     }
     if (!found) return;
+    // Registers the target never reads are forgotten, so they do not keep
+    // otherwise equal paths apart.
+    AbstractState trimmed = state;
+    const RegisterSet live = live_in_[run.cfg.function_index][target];
+    for (int r = 0; r < 10; ++r)
+        if (((live >> r) & 1) == 0) trimmed.reg(r) = Value::uninitialized();
     auto key = std::make_pair(source, kind);
     auto existing = run.edges.find(key);
     if (existing == run.edges.end()) existing = run.edges.emplace(key, EdgeState{target, {}}).first;
-    existing->second.states.add(state, options_.max_disjuncts);
+    existing->second.states.add(trimmed, options_.max_disjuncts);
 }
 
 StateSet Engine::incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside,

@@ -60,6 +60,18 @@ void AbstractState::drop_packet_base(uint32_t id) {
     std::erase_if(packet_bases_, [&](const PacketBase& b) { return b.id == id; });
 }
 
+void AbstractState::rename_packet_base(uint32_t from, uint32_t to) {
+    if (from == 0 || packet_base(from) == nullptr) return;
+    drop_packet_base(to);
+    for_each_value([&](Value& v) {
+        if (v.is_pointer(PointerKind::Packet) && v.region == from) v.region = to;
+    });
+    for (auto& base : packet_bases_)
+        if (base.id == from) base.id = to;
+    std::sort(packet_bases_.begin(), packet_bases_.end(),
+              [](const PacketBase& a, const PacketBase& b) { return a.id < b.id; });
+}
+
 void AbstractState::invalidate_packet_pointers() {
     for_each_value([](Value& v) {
         if (v.is_pointer(PointerKind::Packet) || v.is_pointer(PointerKind::PacketEnd) ||

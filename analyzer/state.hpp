@@ -68,6 +68,8 @@ public:
     [[nodiscard]] Scalar packet_offset_from_start(const Value& pointer) const;
     // Re-expresses every pointer measured from `base` from the packet start and drops the base.
     void drop_packet_base(uint32_t base);
+    // Gives the base `from` (and every pointer on it) the id `to`.
+    void rename_packet_base(uint32_t from, uint32_t to);
     // After a helper that may move packet data: every packet pointer becomes an unknown number.
     void invalidate_packet_pointers();
 

@@ -132,11 +132,17 @@ void Engine::pointer_arithmetic(uint32_t pc, const ir::Instruction& insn, Abstra
     const int src_reg = insn.source() == ir::Source::Reg ? insn.src : -1;
     auto regs = [&]() { return src_reg >= 0 ? std::vector<int>{dst, src_reg} : std::vector<int>{dst}; };
     Value& target = state.reg(dst);
+    const AluOp op = insn.alu_op();
+    if (op == AluOp::Sub && target.is_pointer() && src.is_pointer() && !options_.unprivileged &&
+        insn.cls() != ir::InstructionClass::Alu64) {
+        // The kernel turns any pointer difference into an unknown number for privileged loaders.
+        target = Value::scalar(Scalar::unsigned_range(0, 0xffffffff));
+        return;
+    }
     if (insn.cls() != ir::InstructionClass::Alu64) {
         report(state, ErrorCode::PointerArithmetic, pc, "32-bit arithmetic on a pointer is not allowed", regs());
         return;
     }
-    const AluOp op = insn.alu_op();
     if (target.is_pointer() && src.is_pointer()) {
         if (op != AluOp::Sub) {
             report(state, ErrorCode::PointerArithmetic, pc,

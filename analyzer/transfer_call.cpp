@@ -35,6 +35,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         return;
     }
     std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
+    std::vector<uint32_t> map_set;  // every map it may be
     for (size_t i = 0; i < helper->arguments.size(); ++i) {
         const ArgumentKind kind = helper->arguments[i];
         const int reg = int(i) + 1;
@@ -76,21 +77,23 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 return;
             }
             map = arg.region;
-            uint32_t map_type = uint32_t(object_.maps[*map].type);
-            if (kind == ArgumentKind::ProgramArray && object_.maps[*map].type != ir::MapType::ProgArray) {
-                report(state, ErrorCode::TailCall, pc,
-                       fmt::format("bpf_tail_call needs a program array map, but map '{}' is a {} map",
-                                   object_.maps[*map].name, ir::map_type_name(object_.maps[*map].type)),
-                       {reg});
-                return;
-            }
-            if (!map_allowed_for_helper(helper->id, map_type)) {
-                report(state, ErrorCode::HelperArgument, pc,
-                       fmt::format("a {} map such as '{}' cannot be passed to {}",
-                                   ir::map_type_name(object_.maps[*map].type), object_.maps[*map].name,
-                                   helper_label(*helper)),
-                       {reg});
-                return;
+            map_set = maps_of(arg);
+            for (uint32_t index : map_set) {
+                const ir::MapDefinition& definition = object_.maps[index];
+                if (kind == ArgumentKind::ProgramArray && definition.type != ir::MapType::ProgArray) {
+                    report(state, ErrorCode::TailCall, pc,
+                           fmt::format("bpf_tail_call needs a program array map, but map '{}' is a {} map",
+                                       definition.name, ir::map_type_name(definition.type)),
+                           {reg});
+                    return;
+                }
+                if (!map_allowed_for_helper(helper->id, uint32_t(definition.type))) {
+                    report(state, ErrorCode::HelperArgument, pc,
+                           fmt::format("a {} map such as '{}' cannot be passed to {}",
+                                       ir::map_type_name(definition.type), definition.name, helper_label(*helper)),
+                           {reg});
+                    return;
+                }
             }
             break;
         }
@@ -137,6 +140,12 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             }
             const ir::MapDefinition& definition = object_.maps[*map];
             uint32_t size = kind == ArgumentKind::MapKey ? definition.key_size : definition.value_size;
+            for (uint32_t index : map_set) {
+                const ir::MapDefinition& other = object_.maps[index];
+                uint32_t other_size = kind == ArgumentKind::MapKey ? other.key_size : other.value_size;
+                if (other_size == 0) size = 0;
+                else if (size != 0) size = std::max(size, other_size);
+            }
             if (!arg.is_pointer() || arg.pointer == PointerKind::Context || arg.pointer == PointerKind::MapPointer ||
                 arg.pointer == PointerKind::PacketEnd) {
                 wrong(kind == ArgumentKind::MapKey ? "a pointer to the key" : "a pointer to the value");
@@ -211,19 +220,46 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     case ReturnKind::Integer: break;
     case ReturnKind::Void: result = Value::uninitialized(); break;
     case ReturnKind::MapValueOrNull: {
-        const ir::MapDefinition& definition = object_.maps[map.value_or(0)];
         uint32_t id = fresh_id(state, pc, IdTag::Lookup);
-        if (definition.type == ir::MapType::ArrayOfMaps || definition.type == ir::MapType::HashOfMaps) {
-            if (!definition.inner_map || *definition.inner_map >= object_.maps.size()) {
-                report(state, ErrorCode::InvalidMapReference, pc,
-                       fmt::format("map-in-map '{}' has no known inner map definition", definition.name), {1});
-                return;
+        // What a lookup returns depends on the kind of map: values, inner maps or sockets.
+        enum class Returns { Values, InnerMaps, Sockets };
+        std::optional<Returns> returns;
+        uint64_t inner_mask = 0;
+        bool consistent = true;
+        for (uint32_t index : map_set) {
+            const ir::MapDefinition& definition = object_.maps[index];
+            Returns r = Returns::Values;
+            if (definition.type == ir::MapType::ArrayOfMaps || definition.type == ir::MapType::HashOfMaps) {
+                r = Returns::InnerMaps;
+                if (!definition.inner_map || *definition.inner_map >= object_.maps.size()) {
+                    report(state, ErrorCode::InvalidMapReference, pc,
+                           fmt::format("map-in-map '{}' has no known inner map definition", definition.name), {1});
+                    return;
+                }
+                inner_mask |= *definition.inner_map < 64 ? uint64_t(1) << *definition.inner_map : 0;
+            } else if (definition.type == ir::MapType::Sockmap || definition.type == ir::MapType::Sockhash) {
+                r = Returns::Sockets;
             }
-            result = Value::make_pointer(PointerKind::MapPointer, *definition.inner_map, Scalar::constant(0), true, id);
-        } else if (definition.type == ir::MapType::Sockmap || definition.type == ir::MapType::Sockhash) {
+            consistent = consistent && (!returns || *returns == r);
+            returns = r;
+        }
+        if (!consistent || !returns) {
+            result = Value::mixed();
+        } else if (*returns == Returns::InnerMaps) {
+            if (inner_mask == 0) {
+                result = Value::mixed();
+                break;
+            }
+            result = Value::make_pointer(PointerKind::MapPointer, uint32_t(__builtin_ctzll(inner_mask)),
+                                         Scalar::constant(0), true, id);
+            result.maps = __builtin_popcountll(inner_mask) > 1 ? inner_mask : 0;
+        } else if (*returns == Returns::Sockets) {
             result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, id);
         } else {
             result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), true, id);
+            uint64_t mask = 0;
+            for (uint32_t index : map_set) mask |= index < 64 ? uint64_t(1) << index : 0;
+            result.maps = __builtin_popcountll(mask) > 1 ? mask : 0;
         }
         break;
     }

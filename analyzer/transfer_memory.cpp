@@ -162,7 +162,19 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
     case PointerKind::RingbufMemory: {
         const bool is_map = pointer.pointer == PointerKind::MapValue;
         const ir::MapDefinition* map = is_map && pointer.region < object_.maps.size() ? &object_.maps[pointer.region] : nullptr;
-        const int64_t region_size = is_map ? (map ? map->value_size : 0) : pointer.region;
+        int64_t region_size = is_map ? (map ? map->value_size : 0) : pointer.region;
+        bool read_only = false;
+        if (is_map) {
+            // Several possible maps: the access must fit the smallest value.
+            for (uint32_t index : maps_of(pointer)) {
+                const ir::MapDefinition& candidate = object_.maps[index];
+                if (int64_t(candidate.value_size) <= region_size) {
+                    region_size = candidate.value_size;
+                    map = &candidate;
+                }
+                read_only = read_only || candidate.read_only || (candidate.flags & 0x80) != 0;
+            }
+        }
         if (lo < 0 || hi > region_size) {
             std::string where = is_map ? fmt::format("the {}-byte value of map '{}'", region_size, map ? map->name : "?")
                                        : fmt::format("the {}-byte ring buffer record", region_size);
@@ -173,7 +185,7 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
             return std::nullopt;
         }
         if (access == Access::Write) {
-            if (map && (map->read_only || (map->flags & 0x80) != 0)) {
+            if (read_only) {
                 report(state, ErrorCode::ReadOnlyWrite, pc,
                        fmt::format("map '{}' is read-only for the program", map->name), {reg});
                 return std::nullopt;
@@ -181,7 +193,8 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
             if (!check_stored_pointer("a map value")) return std::nullopt;
             return Value::uninitialized();
         }
-        if (map && map->is_global_data && map->read_only && constant && lo + size <= int64_t(map->initial_value.size())) {
+        if (map && pointer.maps == 0 && map->is_global_data && map->read_only && constant &&
+            lo + size <= int64_t(map->initial_value.size())) {
             // .rodata is frozen before the program loads: its bytes are known.
             uint64_t value = 0;
             for (int64_t i = size - 1; i >= 0; --i) value = value << 8 | map->initial_value[size_t(lo + i)];

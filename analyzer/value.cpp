@@ -4,6 +4,19 @@
 
 namespace bpfvet::analyzer {
 
+std::vector<uint32_t> maps_of(const Value& pointer) {
+    if (pointer.maps == 0) return {pointer.region};
+    std::vector<uint32_t> out;
+    for (uint32_t i = 0; i < 64; ++i)
+        if ((pointer.maps >> i) & 1) out.push_back(i);
+    return out;
+}
+
+uint64_t map_mask(const Value& pointer) {
+    if (pointer.maps != 0) return pointer.maps;
+    return pointer.region < 64 ? uint64_t(1) << pointer.region : 0;
+}
+
 bool same_scalar(const Scalar& a, const Scalar& b) { return a.leq(b) && b.leq(a); }
 
 bool same_value(const Value& a, const Value& b) {
@@ -13,8 +26,8 @@ bool same_value(const Value& a, const Value& b) {
     case ValueKind::Mixed: return true;
     case ValueKind::Scalar: return a.id == b.id && same_scalar(a.number, b.number);
     case ValueKind::Pointer:
-        return a.pointer == b.pointer && a.region == b.region && a.maybe_null == b.maybe_null && a.id == b.id &&
-               same_scalar(a.number, b.number);
+        return a.pointer == b.pointer && a.region == b.region && a.maps == b.maps && a.maybe_null == b.maybe_null &&
+               a.id == b.id && same_scalar(a.number, b.number);
     }
     return false;
 }
@@ -33,6 +46,16 @@ Value join_values(const Value& a, const Value& b) {
         return v;
     }
     if (a.is_pointer() && b.is_pointer()) {
+        const bool map_kind = a.pointer == PointerKind::MapPointer || a.pointer == PointerKind::MapValue;
+        if (map_kind && a.pointer == b.pointer && (a.region != b.region || a.maps != b.maps)) {
+            uint64_t ma = map_mask(a), mb = map_mask(b);
+            if (ma == 0 || mb == 0) return Value::mixed();
+            uint64_t mask = ma | mb;
+            Value v = Value::make_pointer(a.pointer, uint32_t(__builtin_ctzll(mask)), a.number.join(b.number),
+                                          a.maybe_null || b.maybe_null, a.id == b.id ? a.id : 0);
+            v.maps = __builtin_popcountll(mask) > 1 ? mask : 0;
+            return v;
+        }
         if (a.pointer != b.pointer || a.region != b.region) return Value::mixed();
         Value v = Value::make_pointer(a.pointer, a.region, a.number.join(b.number), a.maybe_null || b.maybe_null,
                                       a.id == b.id ? a.id : 0);
@@ -61,8 +84,12 @@ bool value_leq(const Value& a, const Value& b) {
     }
     if (b.id != 0 && a.id != b.id) return false;
     if (a.is_scalar()) return a.number.leq(b.number);
-    return a.pointer == b.pointer && a.region == b.region && (!a.maybe_null || b.maybe_null) &&
-           a.number.leq(b.number);
+    if (a.pointer != b.pointer || (a.maybe_null && !b.maybe_null)) return false;
+    if (a.region != b.region || a.maps != b.maps) {
+        uint64_t ma = map_mask(a), mb = map_mask(b);
+        if (ma == 0 || mb == 0 || (ma & ~mb) != 0) return false;
+    }
+    return a.number.leq(b.number);
 }
 
 std::string_view pointer_kind_name(PointerKind kind) {
@@ -107,8 +134,14 @@ std::string describe_value(const Value& value, const ir::Object* object) {
     }
     std::string what;
     switch (value.pointer) {
-    case PointerKind::MapValue: what = fmt::format("pointer to a value of map {}", map_name(value.region, object)); break;
-    case PointerKind::MapPointer: what = fmt::format("map {}", map_name(value.region, object)); break;
+    case PointerKind::MapValue:
+    case PointerKind::MapPointer: {
+        std::string names;
+        for (uint32_t m : maps_of(value)) names += (names.empty() ? "" : " or ") + map_name(m, object);
+        what = value.pointer == PointerKind::MapValue ? fmt::format("pointer to a value of map {}", names)
+                                                      : fmt::format("map {}", names);
+        break;
+    }
     case PointerKind::Stack: what = fmt::format("pointer to stack frame {}", value.region); break;
     case PointerKind::Packet:
         what = value.region == 0 ? std::string("pointer into the packet")

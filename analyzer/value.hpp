@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bpfvet::analyzer {
 
@@ -46,6 +47,10 @@ struct Value {
     // Copies of one value share an id: a bound or null check learned on one
     // copy holds for every copy (0: no known copies).
     uint32_t id = 0;
+    // For map and map-value pointers that may refer to one of several maps
+    // (paths choosing between maps were merged): a mask of the map indices,
+    // region being the lowest. 0 when there is just `region`.
+    uint64_t maps = 0;
     Scalar number = Scalar::top();  // the scalar's value, or the pointer's offset
 
     static Value uninitialized() { return Value{}; }
@@ -78,6 +83,10 @@ struct Value {
         return is_scalar() && number.constant_value() == c;
     }
 };
+
+// The maps a map or map-value pointer may refer to.
+[[nodiscard]] std::vector<uint32_t> maps_of(const Value& pointer);
+[[nodiscard]] uint64_t map_mask(const Value& pointer);  // 0 when some index is >= 64
 
 [[nodiscard]] bool same_scalar(const Scalar& a, const Scalar& b);
 [[nodiscard]] bool same_value(const Value& a, const Value& b);

@@ -20,6 +20,7 @@ struct CheckOptions {
     bool unprivileged = false;
     uint64_t max_steps = 1'000'000;
     double max_seconds = 10.0;
+    size_t max_disjuncts = 8;
 };
 
 int run_check(const CheckOptions& options) {
@@ -33,6 +34,7 @@ int run_check(const CheckOptions& options) {
     analysis.record_invariants = options.print_invariants;
     analysis.max_steps = options.max_steps;
     analysis.max_seconds = options.max_seconds;
+    analysis.max_disjuncts = options.max_disjuncts;
 
     bool all_accepted = true;
     nlohmann::json json_programs = nlohmann::json::array();
@@ -93,6 +95,8 @@ void register_check_command(CLI::App& app, CommandAction& action) {
                       "Apply the stricter rules of an unprivileged loader (no pointer leaks or comparisons)");
     command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)");
     command->add_option("--max-seconds", options->max_seconds, "Time budget per program in seconds (default 10)");
+    command->add_option("--max-disjuncts", options->max_disjuncts,
+                        "States kept apart per program point before they are joined (default 8)");
     command->callback([options, &action] { action = [options] { return run_check(*options); }; });
 }
 

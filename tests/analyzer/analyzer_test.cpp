@@ -1,0 +1,345 @@
+// The analyzer on small assembled programs: each relation it must keep, and
+// one rejection per error kind that does not need a compiled object.
+#include "analyzer/analyzer.hpp"
+#include "ir/assembler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace bpfvet::analyzer {
+namespace {
+
+struct Checked {
+    AnalysisResult result;
+    [[nodiscard]] std::string codes() const {
+        std::string out;
+        for (const auto& e : result.errors) out += std::string(e.code_name()) + "@" + std::to_string(e.pc) + " " + e.message + "\n";
+        return out;
+    }
+    [[nodiscard]] bool rejected_with(std::string_view code) const {
+        return !result.accepted && !result.errors.empty() && result.errors.front().code_name() == code;
+    }
+};
+
+ir::MapDefinition array_map(std::string name, uint32_t value_size, ir::MapType type = ir::MapType::Array) {
+    ir::MapDefinition map;
+    map.name = std::move(name);
+    map.type = type;
+    map.key_size = 4;
+    map.value_size = value_size;
+    map.max_entries = 1;
+    return map;
+}
+
+Checked check(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps = {},
+              AnalysisOptions options = {}) {
+    ir::Object object;
+    object.maps = std::move(maps);
+    ir::AssemblyOptions assembly;
+    assembly.map_resolver = [&](std::string_view name) -> std::optional<uint32_t> {
+        for (size_t i = 0; i < object.maps.size(); ++i)
+            if (object.maps[i].name == name) return uint32_t(i);
+        return std::nullopt;
+    };
+    auto program = ir::assemble_program(text, assembly);
+    EXPECT_TRUE(program.has_value()) << (program ? "" : program.error().to_string());
+    if (!program) return {};
+    program->type = type;
+    program->section = "test";
+    return Checked{analyze_program(object, *program, options)};
+}
+
+constexpr auto Xdp = ir::ProgramType::Xdp;
+constexpr auto Socket = ir::ProgramType::SocketFilter;
+
+// --- relations the real programs need
+
+TEST(PacketRange, ComparisonWithDataEndProvesBytesOnTheOtherBranch) {
+    const char* program = R"(
+        r2 = *(u32 *)(r1 + 0)
+        r3 = *(u32 *)(r1 + 4)
+        r4 = r2
+        r4 += 14
+        if r4 > r3 goto drop
+        r0 = *(u8 *)(r2 + 13)
+        exit
+    drop:
+        r0 = 1
+        exit
+    )";
+    auto ok = check(program, Xdp);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(PacketRange, ReadOnePastTheProvenRangeIsRejected) {
+    auto bad = check(R"(
+        r2 = *(u32 *)(r1 + 0)
+        r3 = *(u32 *)(r1 + 4)
+        r4 = r2
+        r4 += 14
+        if r4 > r3 goto drop
+        r0 = *(u8 *)(r2 + 14)
+        exit
+    drop:
+        r0 = 1
+        exit
+    )", Xdp);
+    EXPECT_TRUE(bad.rejected_with("packet-out-of-bounds")) << bad.codes();
+}
+
+TEST(PacketRange, CarriedToCopiesAndVariableOffsets) {
+    // r5 is a copy made before the check; r6 = data + x (variable) is checked on its own.
+    auto ok = check(R"(
+        r2 = *(u32 *)(r1 + 0)
+        r3 = *(u32 *)(r1 + 4)
+        r5 = r2
+        r4 = r2
+        r4 += 20
+        if r4 > r3 goto drop
+        r0 = *(u32 *)(r5 + 16)
+        r7 = *(u8 *)(r2 + 0)
+        r7 &= 15
+        r6 = r2
+        r6 += r7
+        r8 = r6
+        r8 += 4
+        if r8 > r3 goto drop
+        r0 = *(u32 *)(r6 + 0)
+        exit
+    drop:
+        r0 = 1
+        exit
+    )", Xdp);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(NullCheck, CarriedToEveryCopyOfTheLookupResult) {
+    const char* text = R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        r6 = r0
+        if r0 == 0 goto out
+        r0 = *(u64 *)(r6 + 0)
+        exit
+    out:
+        r0 = 0
+        exit
+    )";
+    auto ok = check(text, Socket, {array_map("values", 8)});
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(NullCheck, DereferenceWithoutCheckIsRejected) {
+    auto bad = check(R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        r0 = *(u64 *)(r0 + 0)
+        exit
+    )", Socket, {array_map("values", 8)});
+    EXPECT_TRUE(bad.rejected_with("null-dereference")) << bad.codes();
+}
+
+TEST(RegisterEquality, BoundLearnedOnACopyHoldsForTheOriginal) {
+    auto ok = check(R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        if r0 == 0 goto out
+        r6 = *(u32 *)(r0 + 0)
+        r7 = r6
+        if r7 > 12 goto out
+        r0 += r6
+        r0 = *(u32 *)(r0 + 0)
+        exit
+    out:
+        r0 = 0
+        exit
+    )", Socket, {array_map("values", 16)});
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(Stack, SpilledPointerKeepsItsType) {
+    auto ok = check(R"(
+        *(u64 *)(r10 - 8) = r1
+        r1 = 0
+        r1 = *(u64 *)(r10 - 8)
+        r0 = *(u32 *)(r1 + 0)
+        exit
+    )", Socket);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(Stack, PartlyOverwrittenSpillIsNoLongerAPointer) {
+    auto bad = check(R"(
+        *(u64 *)(r10 - 8) = r1
+        r2 = 0
+        *(u32 *)(r10 - 8) = r2
+        r1 = *(u64 *)(r10 - 8)
+        r0 = *(u32 *)(r1 + 0)
+        exit
+    )", Socket);
+    EXPECT_TRUE(bad.rejected_with("memory-access")) << bad.codes();
+}
+
+TEST(Stack, UninitializedReadAndOutOfBounds) {
+    EXPECT_TRUE(check("r0 = *(u64 *)(r10 - 8)\nexit", Socket).rejected_with("uninitialized-stack"));
+    EXPECT_TRUE(check("*(u64 *)(r10 - 520) = r1\nr0 = 0\nexit", Socket).rejected_with("stack-out-of-bounds"));
+    EXPECT_TRUE(check("*(u64 *)(r10 + 0) = r1\nr0 = 0\nexit", Socket).rejected_with("stack-out-of-bounds"));
+}
+
+TEST(Registers, UninitializedRead) {
+    EXPECT_TRUE(check("r0 = r2\nexit", Socket).rejected_with("uninitialized-register"));
+    EXPECT_TRUE(check("exit", Socket).rejected_with("uninitialized-register"));
+}
+
+// --- loops
+
+TEST(Loops, BoundedLoopIsUnrolledToItsExit) {
+    auto ok = check(R"(
+        r0 = 0
+        r1 = 0
+    loop:
+        r0 += 3
+        r1 += 1
+        if r1 < 100 goto loop
+        exit
+    )", Socket);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(Loops, LoopThatRepeatsItsStateIsUnbounded) {
+    auto bad = check(R"(
+        r1 = 1
+    loop:
+        r0 = 0
+        if r1 == 1 goto loop
+        exit
+    )", Socket);
+    EXPECT_TRUE(bad.rejected_with("unbounded-loop")) << bad.codes();
+}
+
+TEST(Loops, LoopWithUnknownBoundRunsOutOfBudget) {
+    AnalysisOptions options;
+    options.max_steps = 20000;
+    auto bad = check(R"(
+        r1 = *(u32 *)(r1 + 0)
+    loop:
+        r1 += -1
+        if r1 != 0 goto loop
+        r0 = 0
+        exit
+    )", Socket, {}, options);
+    EXPECT_FALSE(bad.result.accepted);
+    ASSERT_FALSE(bad.result.errors.empty());
+    EXPECT_EQ(bad.result.errors.front().code_name(), "unbounded-loop") << bad.codes();
+}
+
+// --- calls
+
+TEST(Calls, LocalFunctionSeesTheCallersStack) {
+    auto ok = check(R"(
+    main:
+        r1 = 7
+        *(u64 *)(r10 - 8) = r1
+        r1 = r10
+        r1 += -8
+        call sub
+        exit
+    sub:
+        r0 = *(u64 *)(r1 + 0)
+        exit
+    )", Socket);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+TEST(Calls, HelperRules) {
+    EXPECT_TRUE(check("call 9999\nr0 = 0\nexit", Socket).rejected_with("unknown-helper"));
+    EXPECT_TRUE(check("call bpf_xdp_adjust_head\nr0 = 0\nexit", Socket).rejected_with("helper-not-allowed"));
+    auto bad_key = check(R"(
+        r2 = 0
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        r0 = 0
+        exit
+    )", Socket, {array_map("values", 8)});
+    EXPECT_TRUE(bad_key.rejected_with("helper-argument")) << bad_key.codes();
+    auto bad_tail_call = check(R"(
+        r2 = map[values] ll
+        r3 = 0
+        call bpf_tail_call
+        r0 = 0
+        exit
+    )", Socket, {array_map("values", 8)});
+    EXPECT_TRUE(bad_tail_call.rejected_with("tail-call")) << bad_tail_call.codes();
+}
+
+// --- other rules
+
+TEST(Rules, PointerArithmeticAndComparisons) {
+    EXPECT_TRUE(check("r1 += r10\nr0 = 0\nexit", Socket).rejected_with("pointer-arithmetic"));
+    EXPECT_TRUE(check("r1 *= 2\nr0 = 0\nexit", Socket).rejected_with("pointer-arithmetic"));
+    EXPECT_TRUE(check("r2 = map[values] ll\nr2 += 8\nr0 = 0\nexit", Socket, {array_map("values", 8)})
+                    .rejected_with("pointer-arithmetic"));
+    AnalysisOptions unprivileged;
+    unprivileged.unprivileged = true;
+    EXPECT_TRUE(check("r0 = 0\nif r1 > r10 goto out\nout:\nexit", Socket, {}, unprivileged)
+                    .rejected_with("pointer-comparison"));
+    EXPECT_TRUE(check("r0 = 0\nif r1 > r10 goto out\nout:\nexit", Socket).result.accepted);
+}
+
+TEST(Rules, PointerLeakOnlyForUnprivilegedLoaders) {
+    AnalysisOptions unprivileged;
+    unprivileged.unprivileged = true;
+    EXPECT_TRUE(check("r0 = r1\nexit", Socket, {}, unprivileged).rejected_with("pointer-leak"));
+    EXPECT_TRUE(check("r0 = r1\nexit", Socket).result.accepted);
+}
+
+TEST(Rules, ContextAccessReturnValueReadOnlyAndUnreachable) {
+    EXPECT_TRUE(check("r0 = *(u32 *)(r1 + 76)\nexit", Socket).rejected_with("context-access"));
+    EXPECT_TRUE(check("r1 += 8\nr0 = *(u32 *)(r1 + 0)\nexit", Socket).rejected_with("context-access"));
+    EXPECT_TRUE(check("r0 = 5\nexit", ir::ProgramType::CgroupSkb).rejected_with("return-value"));
+    EXPECT_TRUE(check("r0 = 1\nexit", ir::ProgramType::CgroupSkb).result.accepted);
+    auto rodata = array_map(".rodata", 8);
+    rodata.is_global_data = true;
+    rodata.read_only = true;
+    rodata.initial_value = {1, 0, 0, 0, 0, 0, 0, 0};
+    EXPECT_TRUE(check("r1 = map_value[.rodata] + 0 ll\nr2 = 1\n*(u32 *)(r1 + 0) = r2\nr0 = 0\nexit", Socket, {rodata})
+                    .rejected_with("read-only-write"));
+    // .rodata is frozen: its bytes are known constants.
+    auto constant = check("r1 = map_value[.rodata] + 0 ll\nr0 = *(u32 *)(r1 + 0)\nexit", ir::ProgramType::CgroupSkb, {rodata});
+    EXPECT_TRUE(constant.result.accepted) << constant.codes();
+    EXPECT_TRUE(check("r0 = 0\nexit\nr0 = 1\nexit", Socket).rejected_with("unreachable-instruction"));
+}
+
+TEST(Rules, MapValueBounds) {
+    const char* text = R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        if r0 == 0 goto out
+        r0 = *(u64 *)(r0 + 4)
+    out:
+        r0 = 0
+        exit
+    )";
+    EXPECT_TRUE(check(text, Socket, {array_map("values", 12)}).result.accepted);
+    EXPECT_TRUE(check(text, Socket, {array_map("values", 8)}).rejected_with("map-value-out-of-bounds"));
+}
+
+}  // namespace
+}  // namespace bpfvet::analyzer

