@@ -214,6 +214,45 @@ void check_alu_sampled(int pairs, uint64_t seed) {
               (unsigned long long)failures);
 }
 
+// Every 4-bit tnum, unsigned interval and signed interval as a Scalar; every pair within a family
+// and every tnum x interval pair, through apply() at both widths.
+TEST(Scalar, AluSoundExhaustive4Bits) {
+  using S = BasicScalar<4>;
+  std::vector<S> values;
+  for (const auto& t : testing::all_tnums<4>()) values.push_back(S::from_tnum(t));
+  for (auto [lo, hi] : testing::all_intervals<4>(false)) values.push_back(S::unsigned_range(lo, hi));
+  for (auto [lo, hi] : testing::all_intervals<4>(true)) values.push_back(S::signed_range(to_signed<4>(lo), to_signed<4>(hi)));
+  std::vector<std::vector<uint64_t>> member_lists;
+  for (const S& v : values) member_lists.push_back(members(v));
+  const size_t tnums = 81, unsigned_end = 81 + 136;
+  uint64_t checked = 0, failures = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    for (OperandWidth w : {OperandWidth::Full, OperandWidth::Half})
+      for (UnaryOp op : all_unary_ops) {
+        const S r = apply(op, values[i], w);
+        for (uint64_t x : member_lists[i])
+          if (++checked, !r.contains(concrete::unary<4>(op, x, w)) && failures++ < 5)
+            ADD_FAILURE() << name(op) << " " << values[i].to_string() << " -> " << r.to_string() << " misses " << x;
+      }
+    for (size_t j = 0; j < values.size(); ++j) {
+      const bool same_family = (i < tnums) == (j < tnums) && (i < unsigned_end) == (j < unsigned_end);
+      if (!same_family && (i < tnums) == (j < tnums)) continue;
+      for (OperandWidth w : {OperandWidth::Full, OperandWidth::Half})
+        for (BinaryOp op : all_binary_ops) {
+          const S r = apply(op, values[i], values[j], w);
+          for (uint64_t x : member_lists[i])
+            for (uint64_t y : member_lists[j])
+              if (++checked, !r.contains(concrete::binary<4>(op, x, y, w)) && failures++ < 5)
+                ADD_FAILURE() << name(op) << " " << values[i].to_string() << " , " << values[j].to_string() << " -> " << r.to_string()
+                              << " misses " << x << " op " << y;
+        }
+    }
+  }
+  EXPECT_EQ(failures, 0u);
+  std::printf("scalar ALU 4 bits exhaustive: %zu values, %llu member checks, %llu unsound\n", values.size(), (unsigned long long)checked,
+              (unsigned long long)failures);
+}
+
 TEST(Scalar, AluSoundSampled4Bits) { check_alu_sampled<4>(3000, 1); }
 TEST(Scalar, AluSoundSampled6Bits) { check_alu_sampled<6>(2000, 2); }
 TEST(Scalar, AluSoundSampled8Bits) { check_alu_sampled<8>(1000, 3); }
