@@ -87,6 +87,13 @@ std::expected<const LoadedProgram*, ir::LoadError> LoadedObject::program(std::st
                                                      known.empty() ? "none" : known)});
 }
 
+std::expected<const LoadedProgram*, ir::LoadError> LoadedObject::program_at(size_t index) {
+    if (index >= object_.programs.size())
+        return std::unexpected(ir::LoadError{object_.path, "", std::nullopt, fmt::format("no program {}", index)});
+    if (link_errors_[index]) return std::unexpected(*link_errors_[index]);
+    return programs_.at(index);
+}
+
 std::vector<PerfRecord> LoadedObject::take_perf_records() {
     std::lock_guard guard(perf_lock_);
     return std::exchange(perf_records_, {});

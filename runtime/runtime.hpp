@@ -63,6 +63,8 @@ public:
 
     // The program whose section or function name is `name`, linked.
     [[nodiscard]] std::expected<const LoadedProgram*, ir::LoadError> program(std::string_view name);
+    // The program at `index` in object().programs (several may share a section).
+    [[nodiscard]] std::expected<const LoadedProgram*, ir::LoadError> program_at(size_t index);
     [[nodiscard]] const ProgramTable& programs() const { return programs_; }
 
     [[nodiscard]] const Environment& environment() const { return options_.environment; }

@@ -262,14 +262,14 @@ int run_program(const RunCommandOptions& options) {
     }
 
     // Pick the program: --section (section or function name); an object with one program needs none.
+    // A function name is exact; a section may hold several programs (the first is taken).
     const ir::Program* chosen = nullptr;
-    for (auto& program : object.programs) {
-        if (options.section.empty() ? object.programs.size() == 1
-                                    : (program.section == options.section || program.name == options.section)) {
-            chosen = &program;
-            break;
-        }
-    }
+    size_t chosen_index = 0;
+    for (size_t i = 0; i < object.programs.size() && !chosen; ++i)
+        if (options.section.empty() ? object.programs.size() == 1 : object.programs[i].name == options.section)
+            chosen = &object.programs[chosen_index = i];
+    for (size_t i = 0; i < object.programs.size() && !chosen; ++i)
+        if (object.programs[i].section == options.section) chosen = &object.programs[chosen_index = i];
     if (!chosen) {
         std::string sections;
         for (const auto& program : object.programs) sections += fmt::format("\n  {} ({})", program.section, program.name);
@@ -320,7 +320,7 @@ int run_program(const RunCommandOptions& options) {
     std::string section = chosen->section;
     auto loaded = runtime::LoadedObject::create(std::move(object), std::move(runtime_options));
     if (!loaded) return report_error(loaded.error().to_string());
-    auto program = (*loaded)->program(section);
+    auto program = (*loaded)->program_at(chosen_index);
     if (!program) return report_error(program.error().to_string());
     runtime::Runner runner(**loaded, **program, 0);
     if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
