@@ -36,10 +36,18 @@ bool same_shape(const AbstractState& a, const AbstractState& b) {
         const Frame& fb = b.frame(f);
         for (size_t r = 0; r < fa.registers.size(); ++r)
             if (!same_shape(fa.registers[r], fb.registers[r])) return false;
-        if (fa.spills.size() != fb.spills.size()) return false;
-        for (size_t i = 0; i < fa.spills.size(); ++i) {
-            if (fa.spills[i].offset != fb.spills[i].offset || fa.spills[i].width != fb.spills[i].width ||
-                !same_shape(fa.spills[i].value, fb.spills[i].value))
+        // Spilled pointers must agree; spilled numbers may differ (or be missing
+        // on one side) without keeping the paths apart.
+        auto pointer_spills = [](const Frame& frame) {
+            std::vector<const Spill*> out;
+            for (const auto& spill : frame.spills)
+                if (!spill.value.is_scalar()) out.push_back(&spill);
+            return out;
+        };
+        auto pa = pointer_spills(fa), pb = pointer_spills(fb);
+        if (pa.size() != pb.size()) return false;
+        for (size_t i = 0; i < pa.size(); ++i) {
+            if (pa[i]->offset != pb[i]->offset || pa[i]->width != pb[i]->width || !same_shape(pa[i]->value, pb[i]->value))
                 return false;
         }
     }
@@ -123,6 +131,7 @@ void Engine::add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, c
     const RegisterSet live = live_in_[run.cfg.function_index][target];
     for (int r = 0; r < 10; ++r)
         if (((live >> r) & 1) == 0) trimmed.reg(r) = Value::uninitialized();
+    trimmed.forget_unused_packet_bases();
     auto key = std::make_pair(source, kind);
     auto existing = run.edges.find(key);
     if (existing == run.edges.end()) existing = run.edges.emplace(key, EdgeState{target, {}}).first;

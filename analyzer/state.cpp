@@ -83,6 +83,17 @@ void AbstractState::invalidate_packet_pointers() {
     meta_range_ = 0;
 }
 
+void AbstractState::forget_unused_packet_bases() {
+    if (packet_bases_.size() <= 1) return;
+    std::vector<uint32_t> used;
+    for_each_value([&](Value& v) {
+        if (v.is_pointer(PointerKind::Packet) && v.region != 0) used.push_back(v.region);
+    });
+    std::erase_if(packet_bases_, [&](const PacketBase& b) {
+        return b.id != 0 && std::find(used.begin(), used.end(), b.id) == used.end();
+    });
+}
+
 void AbstractState::for_each_value(const std::function<void(Value&)>& visit) {
     for (auto& frame : frames_) {
         for (auto& r : frame.registers) visit(r);

@@ -72,6 +72,8 @@ public:
     void rename_packet_base(uint32_t from, uint32_t to);
     // After a helper that may move packet data: every packet pointer becomes an unknown number.
     void invalidate_packet_pointers();
+    // Forgets bases (other than the packet start) that no value refers to any more.
+    void forget_unused_packet_bases();
 
     // Every value: registers of all frames and spilled slots.
     void for_each_value(const std::function<void(Value&)>& visit);

@@ -109,10 +109,9 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
                     }
                 }
             }
-            // A privileged loader lets helpers read uninitialized stack (struct
-            // padding in keys, for instance); a direct load of it stays an error.
-            const bool helper_may_read_uninitialized = variable_size && !options_.unprivileged;
-            if (auto missing = first_uninitialized(); missing && !helper_may_read_uninitialized) {
+            // A privileged loader may read uninitialized stack (the kernel's
+            // allow_uninit_stack for CAP_PERFMON): the bytes are an unknown number.
+            if (auto missing = first_uninitialized(); missing && options_.unprivileged) {
                 report(state, ErrorCode::UninitializedStack, pc,
                        fmt::format("stack byte fp{} is read before anything was written to it (the {} covers {})",
                                    *missing, verb, range_text(lo, hi)),
