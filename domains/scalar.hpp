@@ -135,7 +135,8 @@ class BasicScalar {
   // Kernel style: "umin=1 umax=256 var_off=(0x0; 0x1ff)"; bounds that are the type's extreme or
   // repeat an earlier one are left out; a constant prints as its (signed) value.
   [[nodiscard]] std::string to_string() const;
-  // "42", "[0, 255]", "[-4, 7]" (signed), "var_off=(0x0; 0xf0)" or "scalar" (nothing known).
+  // "42", "[0, 255]", "[-5, -1]" (signed when a member is negative), "var_off=(0x0; 0xf0)" or
+  // "scalar" (nothing known).
   [[nodiscard]] std::string to_compact_string() const;
 
  private:
@@ -186,12 +187,16 @@ std::string BasicScalar<Bits>::to_string() const {
     if (s_lo != Signed::min_bound()) put("smin", s_lo);
     if (s_hi != Signed::max_bound()) put("smax", s_hi);
   }
-  const bool half_repeats = u_.hi() <= UnsignedHalf::max_bound() && u_half_.lo() == u_.lo() && u_half_.hi() == u_.hi();
+  // The low-half bounds repeat the full ones when the full ends share their upper half.
+  constexpr uint64_t low_mask = all_ones<half_bits>;
+  const bool half_repeats = (u_.lo() & ~low_mask) == (u_.hi() & ~low_mask) && u_half_.lo() == (u_.lo() & low_mask) &&
+                            u_half_.hi() == (u_.hi() & low_mask);
   if (!half_repeats) {
     if (u_half_.lo() != 0) put("u32min", u_half_.lo());
     if (u_half_.hi() != UnsignedHalf::max_bound()) put("u32max", u_half_.hi());
   }
-  const bool signed_half_repeats = s_half_.lo() >= 0 && uint64_t(s_half_.lo()) == u_half_.lo() && uint64_t(s_half_.hi()) == u_half_.hi();
+  const bool signed_half_repeats = (s_half_.lo() == s_lo && s_half_.hi() == s_hi) ||
+                                   (s_half_.lo() >= 0 && uint64_t(s_half_.lo()) == u_half_.lo() && uint64_t(s_half_.hi()) == u_half_.hi());
   if (!signed_half_repeats) {
     if (s_half_.lo() != SignedHalf::min_bound()) put("s32min", s_half_.lo());
     if (s_half_.hi() != SignedHalf::max_bound()) put("s32max", s_half_.hi());
@@ -204,6 +209,8 @@ template <unsigned Bits>
 std::string BasicScalar<Bits>::to_compact_string() const {
   if (is_bottom()) return "bottom";
   if (auto c = constant_value()) return std::to_string(to_signed<Bits>(*c));
+  // Negative members read better signed: [-5, -1] rather than [18446744073709551611, ...].
+  if (!s_.is_top() && s_.lo() < 0) return s_.to_string();
   if (!u_.is_top()) return u_.to_string();
   if (!s_.is_top()) return s_.to_string();
   if (!tnum_.is_top()) return "var_off=" + tnum_.to_string();

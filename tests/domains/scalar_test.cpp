@@ -43,6 +43,10 @@ TEST(Scalar, Printing) {
   EXPECT_EQ(Scalar::constant(42).to_compact_string(), "42");
   EXPECT_EQ(Scalar::top().to_compact_string(), "scalar");
   EXPECT_EQ(Scalar::signed_range(-4, 7).to_compact_string(), "[-4, 7]");
+  EXPECT_EQ(Scalar::signed_range(-5, -1).to_compact_string(), "[-5, -1]");
+  EXPECT_EQ(Scalar::signed_range(-5, -1).to_string(), "umin=18446744073709551611 smin=-5 smax=-1 var_off=(0xfffffffffffffff8; 0x7)");
+  EXPECT_EQ(Scalar::unsigned_range(0x100000005, 0x100000010).to_string(),
+            "umin=4294967301 umax=4294967312 var_off=(0x100000000; 0x1f)");
   const std::string negative = Scalar::signed_range(-5, -1).to_string();
   EXPECT_NE(negative.find("smin=-5"), std::string::npos) << negative;
   EXPECT_NE(negative.find("var_off=(0xfffffffffffffff8; 0x7)"), std::string::npos) << negative;
