@@ -285,11 +285,13 @@ private:
     // Division and modulo with the ISA's rules: x / 0 = 0, x % 0 = x, and for
     // signed, INT_MIN / -1 = INT_MIN (wraps), INT_MIN % -1 = 0. With an
     // immediate divisor the selects fold away.
-    llvm::Value* divide(llvm::Value* d, llvm::Value* s, bool is_signed, bool modulo) {
+    // With `nonzero` (the analyzer proved the divisor is never 0) the zero
+    // check is left out; the signed -1 case stays.
+    llvm::Value* divide(llvm::Value* d, llvm::Value* s, bool is_signed, bool modulo, bool nonzero) {
         auto* type = d->getType();
         auto* zero = llvm::ConstantInt::get(type, 0);
         auto* one = llvm::ConstantInt::get(type, 1);
-        auto* is_zero = builder_.CreateICmpEQ(s, zero);
+        llvm::Value* is_zero = nonzero ? static_cast<llvm::Value*>(builder_.getFalse()) : builder_.CreateICmpEQ(s, zero);
         if (!is_signed) {
             auto* safe = builder_.CreateSelect(is_zero, one, s);
             if (modulo) return builder_.CreateSelect(is_zero, d, builder_.CreateURem(d, safe));
@@ -302,6 +304,21 @@ private:
             return builder_.CreateSelect(is_zero, d, builder_.CreateSelect(is_minus_one, zero, builder_.CreateSRem(d, safe)));
         return builder_.CreateSelect(is_zero, zero,
                                      builder_.CreateSelect(is_minus_one, builder_.CreateNeg(d), builder_.CreateSDiv(d, safe)));
+    }
+
+    const InstructionFacts* facts_at(uint32_t pc) const {
+        if (!options_.facts) return nullptr;
+        auto found = options_.facts->find(pc);
+        return found == options_.facts->end() ? nullptr : &found->second;
+    }
+
+    // llvm.assume(low <= value <= high), unsigned, on the value's width.
+    void assume_range(llvm::Value* value, std::pair<uint64_t, uint64_t> range) {
+        auto* type = llvm::cast<llvm::IntegerType>(value->getType());
+        if (type->getBitWidth() < 64 && range.second > type->getBitMask()) return;
+        auto* low = llvm::ConstantInt::get(type, range.first);
+        auto* high = llvm::ConstantInt::get(type, range.second);
+        builder_.CreateAssumption(builder_.CreateAnd(builder_.CreateICmpUGE(value, low), builder_.CreateICmpULE(value, high)));
     }
 
     llvm::Value* byte_swap(llvm::Value* value, unsigned bits) {
@@ -325,8 +342,11 @@ private:
             write(state, insn.dst, result);
             return {};
         }
+        const InstructionFacts* facts = facts_at(pc);
         llvm::Value* d = op == ir::AluOp::Mov ? nullptr : read(state, insn.dst);
         llvm::Value* s = source_operand(state, insn);
+        if (facts && facts->source_range && insn.source() == ir::Source::Reg) assume_range(s, *facts->source_range);
+        bool nonzero = facts && facts->divisor_nonzero;
         llvm::Type* type = wide ? i64_ : i32_;
         if (!wide) {
             if (d) d = builder_.CreateTrunc(d, i32_);
@@ -340,8 +360,8 @@ private:
         case ir::AluOp::Add: result = builder_.CreateAdd(d, s); break;
         case ir::AluOp::Sub: result = builder_.CreateSub(d, s); break;
         case ir::AluOp::Mul: result = builder_.CreateMul(d, s); break;
-        case ir::AluOp::Div: result = divide(d, s, is_signed, false); break;
-        case ir::AluOp::Mod: result = divide(d, s, is_signed, true); break;
+        case ir::AluOp::Div: result = divide(d, s, is_signed, false, nonzero); break;
+        case ir::AluOp::Mod: result = divide(d, s, is_signed, true, nonzero); break;
         case ir::AluOp::Or: result = builder_.CreateOr(d, s); break;
         case ir::AluOp::And: result = builder_.CreateAnd(d, s); break;
         case ir::AluOp::Xor: result = builder_.CreateXor(d, s); break;

@@ -13,6 +13,9 @@
 
 #include <cstdint>
 #include <expected>
+#include <map>
+#include <optional>
+#include <utility>
 #include <memory>
 #include <string>
 
@@ -35,9 +38,21 @@ enum class Addressing : uint8_t {
     Symbolic,
 };
 
+// What a verifier proved about the program, per instruction, that the
+// lowering may rely on. Only sound facts belong here: the code is wrong, not
+// just slow, if one is false on some run.
+struct InstructionFacts {
+    bool divisor_nonzero = false;  // div/mod: the divisor is never 0 here (drop the zero rule's check)
+    // Unsigned range of the source register before the instruction, if known:
+    // passed to LLVM as llvm.assume (bounds that remove checks downstream).
+    std::optional<std::pair<uint64_t, uint64_t>> source_range;
+};
+using ProgramFacts = std::map<uint32_t, InstructionFacts>;  // by pc
+
 struct LoweringOptions {
     Addressing addressing = Addressing::Absolute;
     std::string entry_name = "bpfvet_entry";
+    const ProgramFacts* facts = nullptr;  // none: assume nothing
 };
 
 // Names of the runtime support functions the lowered code calls (defined in

@@ -225,6 +225,23 @@ TEST(Jit, SpillsThroughR10ArePromoted) {
     EXPECT_NE(text->find("ret i64 6"), std::string::npos) << *text;
 }
 
+TEST(Jit, AProvenNonZeroDivisorNeedsNoCheck) {
+    // r0 = r1 / r2 on the raw input's (pointer, length): without facts the
+    // zero rule costs a compare; with the fact it is a bare udiv.
+    auto f = load("r0 = r1\nr0 /= r2\nexit");
+    auto plain = lowered_ir_text(*f.program, {}, 2);
+    ASSERT_TRUE(plain) << plain.error();
+    EXPECT_NE(plain->find("icmp eq"), std::string::npos) << *plain;
+    ProgramFacts facts;
+    facts[1].divisor_nonzero = true;
+    LoweringOptions lowering;
+    lowering.facts = &facts;
+    auto proven = lowered_ir_text(*f.program, lowering, 2);
+    ASSERT_TRUE(proven) << proven.error();
+    EXPECT_EQ(proven->find("icmp"), std::string::npos) << *proven;
+    EXPECT_NE(proven->find("udiv i64"), std::string::npos) << *proven;
+}
+
 TEST(Jit, AheadOfTimeObjectIsAnElfWithTheEntry) {
     auto counts = map_definition("counts", MapType::Array, 4, 8, 1);
     auto f = load("*(u32 *)(r10 - 4) = 0\nr1 = map[counts] ll\nr2 = r10\nr2 += -4\ncall bpf_map_lookup_elem\nexit",
