@@ -29,10 +29,6 @@ struct KnownGap {
     std::string_view reason;
 };
 constexpr KnownGap KnownGaps[] = {
-    {"xdp_parser.o", "xdp_parse",
-     "packet range on a pointer with a variable offset (ip + ihl*4): the check l4 + 20 <= data_end bounds "
-     "that pointer, not a fixed packet prefix"},
-    {"xdp_parser.v4.o", "xdp_parse", "as xdp_parser.o"},
     {"relation_bound_copy.o", "xdp_bound_copy_spill",
      "a bound learned on a register is not carried to its spilled copy on the stack"},
 };
