@@ -585,6 +585,31 @@ uint64_t redirect_map(uint64_t map_value, uint64_t key, uint64_t flags, uint64_t
     return XDP_REDIRECT;
 }
 
+// The skb's hash: what __sk_buff.hash holds (the host may set it through --ctx).
+uint64_t get_hash_recalc(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
+    if (context->context_kind != ContextKind::Skb) return 0;
+    return reinterpret_cast<const __sk_buff*>(context->context)->hash;
+}
+
+uint64_t clone_redirect(uint64_t, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, RunContext* context) {
+    if (flags & ~uint64_t(BPF_F_INGRESS)) return error(-EINVAL);
+    context->redirect = RedirectRecord{BPF_FUNC_clone_redirect, nullptr, uint32_t(ifindex), flags};
+    return 0;
+}
+
+// Packets we run carry no tunnel metadata: the kernel's answer is then -ENOENT
+// with the key zeroed; setting a key is accepted (and, like the metadata, not kept).
+uint64_t skb_get_tunnel_key(uint64_t, uint64_t key, uint64_t size, uint64_t, uint64_t, RunContext* context) {
+    if (!writable(*context, key, size, "tunnel key")) return error(-EFAULT);
+    std::memset(as_pointer(key), 0, size);
+    return error(-ENOENT);
+}
+
+uint64_t skb_set_tunnel_key(uint64_t, uint64_t key, uint64_t size, uint64_t, uint64_t, RunContext* context) {
+    if (!readable(*context, key, size, "tunnel key")) return error(-EFAULT);
+    return 0;
+}
+
 // ---------------------------------------------------------------- locks, loops, strings
 
 uint64_t spin_lock(uint64_t lock, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
@@ -676,6 +701,10 @@ constexpr HelperDefinition StandardHelpers[] = {
     HELPER(loop, loop),
     HELPER(strncmp, strncmp_helper),
     HELPER(map_lookup_percpu_elem, map_lookup_percpu_elem),
+    HELPER(get_hash_recalc, get_hash_recalc),
+    HELPER(clone_redirect, clone_redirect),
+    HELPER(skb_get_tunnel_key, skb_get_tunnel_key),
+    HELPER(skb_set_tunnel_key, skb_set_tunnel_key),
 };
 
 #undef HELPER

@@ -623,6 +623,171 @@ private:
     uint32_t count_ = 0;
 };
 
+// ---------------------------------------------------------------- redirect targets
+
+// devmap, cpumap, xskmap: arrays whose slots are empty until the host fills
+// them (with an ifindex, a CPU's queue size, an XDP socket); redirect_map
+// only redirects to a filled slot.
+class RedirectArray final : public Map {
+public:
+    RedirectArray(ir::MapDefinition definition, unsigned cpus)
+        : Map(std::move(definition), cpus),
+          stride_(round_up_8(this->definition().value_size)),
+          storage_(size_t(this->definition().max_entries) * stride_),
+          present_(this->definition().max_entries) {}
+
+    void* lookup(const void* key, unsigned) override {
+        uint32_t index = read_u32(key);
+        if (index >= present_.size() || !present_[index].load(std::memory_order_acquire)) return nullptr;
+        return storage_.data + size_t(index) * stride_;
+    }
+    long host_lookup(const void* key, void* value) override {
+        void* slot = lookup(key, 0);
+        if (!slot) return -ENOENT;
+        std::memcpy(value, slot, definition().value_size);
+        return 0;
+    }
+    long host_update(const void* key, const void* value, uint64_t flags) override {
+        if (!valid_update_flags(flags)) return -EINVAL;
+        uint32_t index = read_u32(key);
+        if (index >= present_.size()) return -E2BIG;
+        if (flags == UpdateNoExist) return -EEXIST;
+        std::memcpy(storage_.data + size_t(index) * stride_, value, definition().value_size);
+        present_[index].store(true, std::memory_order_release);
+        return 0;
+    }
+    long host_delete(const void* key) override {
+        uint32_t index = read_u32(key);
+        if (index >= present_.size()) return -EINVAL;
+        present_[index].store(false, std::memory_order_release);
+        return 0;
+    }
+    long host_get_next_key(const void* key, void* next_key) override {
+        return ArrayMap::array_next_key(key, next_key, uint32_t(present_.size()));
+    }
+
+private:
+    uint64_t stride_;
+    AlignedBytes storage_;
+    std::vector<std::atomic<bool>> present_;
+};
+
+// ---------------------------------------------------------------- LPM trie
+
+// Longest-prefix match over keys {u32 prefixlen; u8 data[]} (data in network
+// order). A flat table under one lock: lookups scan for the longest stored
+// prefix that covers the key. E.g. with 10.0.0.0/8 and 10.1.0.0/16 stored,
+// 10.1.2.3/32 finds the /16. Full: -ENOSPC, as the kernel's trie says.
+class LpmTrie final : public Map {
+public:
+    LpmTrie(ir::MapDefinition definition, unsigned cpus)
+        : Map(std::move(definition), cpus),
+          data_size_(this->definition().key_size - 4),
+          key_area_(round_up_8(this->definition().key_size)),
+          stride_(key_area_ + round_up_8(this->definition().value_size)),
+          storage_(size_t(this->definition().max_entries) * stride_),
+          used_(this->definition().max_entries, false) {}
+
+    void* lookup(const void* key, unsigned) override {
+        uint32_t limit = prefix_of(key);
+        if (limit > max_prefix()) return nullptr;  // as the kernel: no match for an invalid key
+        std::lock_guard guard(lock_);
+        int best = -1;
+        uint32_t best_length = 0;
+        for (size_t i = 0; i < used_.size(); ++i) {
+            if (!used_[i]) continue;
+            uint32_t length = prefix_of(key_at(i));
+            if (length > limit || (best >= 0 && length <= best_length)) continue;
+            if (matches(key_at(i), key, length)) best = int(i), best_length = length;
+        }
+        return best < 0 ? nullptr : value_at(size_t(best));
+    }
+    long update(const void* key, const void* value, uint64_t flags, unsigned) override {
+        if (!valid_update_flags(flags) || prefix_of(key) > max_prefix()) return -EINVAL;
+        std::lock_guard guard(lock_);
+        int existing = find_exact(key);
+        if (existing >= 0 && flags == UpdateNoExist) return -EEXIST;
+        if (existing < 0 && flags == UpdateExist) return -ENOENT;
+        size_t slot = size_t(existing);
+        if (existing < 0) {
+            auto free = std::find(used_.begin(), used_.end(), false);
+            if (free == used_.end()) return -ENOSPC;
+            slot = size_t(free - used_.begin());
+            std::memset(key_at(slot), 0, key_area_);
+            std::memcpy(key_at(slot), key, definition().key_size);
+            used_[slot] = true;
+        }
+        std::memcpy(value_at(slot), value, definition().value_size);
+        return 0;
+    }
+    long erase(const void* key, unsigned) override {
+        if (prefix_of(key) > max_prefix()) return -EINVAL;
+        std::lock_guard guard(lock_);
+        int existing = find_exact(key);
+        if (existing < 0) return -ENOENT;
+        used_[size_t(existing)] = false;
+        return 0;
+    }
+    long host_lookup(const void* key, void* value) override {
+        void* found = lookup(key, 0);
+        if (!found) return -ENOENT;
+        std::memcpy(value, found, definition().value_size);
+        return 0;
+    }
+    long host_update(const void* key, const void* value, uint64_t flags) override { return update(key, value, flags, 0); }
+    long host_delete(const void* key) override { return erase(key, 0); }
+    // Our order: by slot. A missing key restarts at the first entry.
+    long host_get_next_key(const void* key, void* next_key) override {
+        std::lock_guard guard(lock_);
+        size_t start = 0;
+        if (key) {
+            int existing = find_exact(key);
+            if (existing >= 0) start = size_t(existing) + 1;
+        }
+        for (size_t i = start; i < used_.size(); ++i)
+            if (used_[i]) {
+                std::memcpy(next_key, key_at(i), definition().key_size);
+                return 0;
+            }
+        return -ENOENT;
+    }
+    std::optional<Region> value_region(uint64_t address, uint64_t) const override {
+        auto base = reinterpret_cast<uint64_t>(storage_.data);
+        if (address < base || address - base >= storage_.size) return std::nullopt;
+        uint64_t begin = base + (address - base) / stride_ * stride_ + key_area_;
+        return Region{begin, definition().value_size, true, RegionKind::MapValue};
+    }
+
+private:
+    static uint32_t prefix_of(const void* key) { return read_u32(key); }
+    uint32_t max_prefix() const { return data_size_ * 8; }
+    uint8_t* key_at(size_t i) const { return storage_.data + i * stride_; }
+    uint8_t* value_at(size_t i) const { return key_at(i) + key_area_; }
+    // Whether the first `length` bits of the two keys' data agree.
+    bool matches(const void* a, const void* b, uint32_t length) const {
+        auto* x = static_cast<const uint8_t*>(a) + 4;
+        auto* y = static_cast<const uint8_t*>(b) + 4;
+        uint32_t bytes = length / 8, bits = length % 8;
+        if (std::memcmp(x, y, bytes) != 0) return false;
+        if (bits == 0) return true;
+        uint8_t mask = uint8_t(0xff << (8 - bits));
+        return (x[bytes] & mask) == (y[bytes] & mask);
+    }
+    int find_exact(const void* key) const {
+        uint32_t length = prefix_of(key);
+        for (size_t i = 0; i < used_.size(); ++i)
+            if (used_[i] && prefix_of(key_at(i)) == length && matches(key_at(i), key, length)) return int(i);
+        return -1;
+    }
+
+    uint32_t data_size_;
+    uint64_t key_area_;
+    uint64_t stride_;
+    AlignedBytes storage_;
+    std::vector<bool> used_;
+    std::mutex lock_;
+};
+
 // ---------------------------------------------------------------- validation
 
 // The kernel's map_alloc_check rules, as a table: what each type requires.
@@ -647,6 +812,11 @@ constexpr MapShape MapShapes[] = {
     {MapType::Queue, 0, std::nullopt},
     {MapType::Stack, 0, std::nullopt},
     {MapType::Ringbuf, 0, 0, true},
+    {MapType::Devmap, 4, std::nullopt},
+    {MapType::Cpumap, 4, std::nullopt},
+    {MapType::Xskmap, 4, 4},
+    {MapType::DevmapHash, 4, std::nullopt},
+    {MapType::LpmTrie, std::nullopt, std::nullopt},
 };
 
 std::optional<std::string> check_shape(const ir::MapDefinition& d) {
@@ -660,6 +830,10 @@ std::optional<std::string> check_shape(const ir::MapDefinition& d) {
         if (!std::has_single_bit(d.max_entries) || d.max_entries % 4096 != 0)
             return std::string("ringbuf size must be a power of 2 and a multiple of the page size");
         return std::nullopt;
+    }
+    if (d.type == MapType::LpmTrie) {
+        if (!(d.flags & 1)) return std::string("lpm_trie needs BPF_F_NO_PREALLOC in map_flags");
+        if (d.key_size <= 4 || d.key_size > 4 + 256) return std::string("lpm_trie key_size must be 4 + 1..256 bytes");
     }
     if (shape->key_size && d.key_size != *shape->key_size)
         return fmt::format("{} needs key_size {}", ir::map_type_name(d.type), *shape->key_size);
@@ -893,6 +1067,11 @@ create_map(const ir::MapDefinition& definition, unsigned cpus, const MapServices
     case MapType::Queue:
     case MapType::Stack: return std::make_unique<QueueStack>(definition, cpus);
     case MapType::Ringbuf: return std::make_unique<RingBuffer>(definition, cpus);
+    case MapType::Devmap:
+    case MapType::Cpumap:
+    case MapType::Xskmap: return std::make_unique<RedirectArray>(definition, cpus);
+    case MapType::DevmapHash: return std::make_unique<HashMap>(definition, cpus);
+    case MapType::LpmTrie: return std::make_unique<LpmTrie>(definition, cpus);
     default: break;
     }
     return std::unexpected(fmt::format("map '{}': type '{}' is not supported by the runtime", definition.name,

@@ -344,6 +344,24 @@ TEST(Interpreter, RedirectIsRecorded) {
     EXPECT_EQ(outcome.redirect->target, 3u);
 }
 
+TEST(Interpreter, RedirectMapOnlyRedirectsToAFilledSlot) {
+    auto ports = map_definition("ports", MapType::Devmap, 4, 4, 4);
+    // redirect_map(ports, key = r6, flags = XDP_PASS as the fallback action)
+    auto f = load("r1 = map[ports] ll\nr2 = 1\nr3 = 2\ncall bpf_redirect_map\nexit", ProgramType::Xdp, {ports});
+    auto empty = run(f, {.packet = frame(60)});
+    ASSERT_TRUE(empty.result);
+    EXPECT_EQ(empty.result->return_value, uint64_t(XDP_PASS)) << "an empty slot falls back to flags & 3";
+    EXPECT_FALSE(empty.redirect);
+    uint32_t key = 1, ifindex = 7;
+    ASSERT_EQ(f.object->find_map("ports")->host_update(&key, &ifindex, UpdateAny), 0);
+    auto filled = run(f, {.packet = frame(60)});
+    ASSERT_TRUE(filled.result);
+    EXPECT_EQ(filled.result->return_value, uint64_t(XDP_REDIRECT));
+    ASSERT_TRUE(filled.redirect);
+    EXPECT_EQ(filled.redirect->target, 1u);
+    EXPECT_EQ(filled.redirect->map, f.object->find_map("ports"));
+}
+
 TEST(Interpreter, SkbLoadBytesAndStoreBytes) {
     // Copy packet[0..4) to the stack, store it at offset 4, return skb_load_bytes past the end.
     auto f = load(

@@ -69,6 +69,7 @@ std::optional<int> create_kernel_map(const ir::MapDefinition& d, std::string& sk
     attr.key_size = d.key_size;
     attr.value_size = d.value_size;
     attr.max_entries = d.max_entries;
+    attr.map_flags = d.flags;
     long fd = bpf(BPF_MAP_CREATE, attr);
     if (fd < 0) {
         skip_reason = std::string("bpf(BPF_MAP_CREATE): ") + std::strerror(errno);
@@ -116,6 +117,15 @@ void compare(const ir::MapDefinition& definition, std::vector<Operation> operati
     auto random_key = [&] {
         Bytes key(key_size, 0);
         uint32_t k = random() % key_space;
+        if (definition.type == ir::MapType::LpmTrie) {
+            // {prefixlen, 10.x.y.0}: prefixes 0..33 (33 is invalid), a few networks.
+            uint32_t prefix = random() % 34;
+            std::memcpy(key.data(), &prefix, 4);
+            key[4] = 10;
+            key[5] = uint8_t(k % 3);
+            key[6] = uint8_t(k % 2 ? 0x80 : 0);
+            return key;
+        }
         std::memcpy(key.data(), &k, std::min<size_t>(4, key_size));
         return key;
     };
@@ -274,6 +284,14 @@ TEST(KernelMaps, Stack) {
     std::set<long> seen;
     compare(map_definition("s", MapType::Stack, 0, 8, 6), {Push, Push, Push, Pop, Peek}, 1, &seen);
     if (!IsSkipped()) expect_codes(seen, {0, -ENOENT, -EINVAL, -E2BIG});
+}
+
+TEST(KernelMaps, LpmTrie) {
+    std::set<long> seen;
+    auto definition = map_definition("t", MapType::LpmTrie, 8, 8, 12);
+    definition.flags = BPF_F_NO_PREALLOC;
+    compare(definition, {Lookup, Update, Update, Update, Delete}, 16, &seen);
+    if (!IsSkipped()) expect_codes(seen, {0, -ENOENT, -EEXIST, -EINVAL, -ENOSPC});
 }
 
 // Creation rules: the kernel and we refuse the same malformed definitions.
