@@ -25,7 +25,11 @@ namespace {
 bool same_shape(const Value& a, const Value& b) {
     if (a.kind != b.kind) return false;
     if (!a.is_pointer()) return true;
-    return a.pointer == b.pointer && a.region == b.region && a.maps == b.maps && a.maybe_null == b.maybe_null;
+    if (a.pointer != b.pointer || a.region != b.region || a.maps != b.maps || a.maybe_null != b.maybe_null)
+        return false;
+    // Packet pointers at different offsets stay apart: a later check against
+    // data_end proves bytes for the offset of its own path only.
+    return a.pointer != PointerKind::Packet || same_scalar(a.number, b.number);
 }
 
 bool same_shape(const AbstractState& a, const AbstractState& b) {
