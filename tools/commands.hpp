@@ -14,5 +14,6 @@ using CommandAction = std::function<int()>;
 
 void register_sections_command(CLI::App& app, CommandAction& action);
 void register_run_command(CLI::App& app, CommandAction& action);
+void register_compile_command(CLI::App& app, CommandAction& action);
 
 }  // namespace bpfvet::tools

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     bpfvet::tools::CommandAction action;
     bpfvet::tools::register_sections_command(app, action);
     bpfvet::tools::register_run_command(app, action);
+    bpfvet::tools::register_compile_command(app, action);
 
     try {
         app.parse(argc, argv);
