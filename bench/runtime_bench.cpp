@@ -119,7 +119,9 @@ void Interpreter(benchmark::State& state, const std::string& name, bool checked)
     std::vector<uint8_t> packet(BENCH_PKT_LEN);
     bench_make_packet(packet.data());
     runtime::Runner runner(**object, **program, 0);
-    (void)runner.set_input({.packet = packet});
+    runtime::RunInput input;
+    input.packet = packet;
+    (void)runner.set_input(std::move(input));
     runtime::RunOptions options;
     options.checked = checked;
     options.restore_input = false;  // these programs do not write the packet

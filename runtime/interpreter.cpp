@@ -297,6 +297,106 @@ std::expected<uint64_t, Fault> execute(State& state, const LoadedProgram* progra
             return std::unexpected(make_fault(FaultKind::BudgetExhausted, *program, pc,
                                               fmt::format("more than {} instructions", budget)));
         const Instruction& insn = code[pc];
+        // Fast path: the common opcodes dispatched on the whole opcode byte
+        // (one jump table); everything else takes the general path below.
+        {
+            uint64_t& d = reg[insn.dst];
+            const uint64_t k = uint64_t(int64_t(insn.imm));
+            const uint64_t x = reg[insn.src];
+#define BPFVET_ALU64(code, expression_k, expression_x) \
+    case code: d = (expression_k); ++pc; continue;     \
+    case code | 0x08: d = (expression_x); ++pc; continue;
+#define BPFVET_ALU32(code, expression_k, expression_x)          \
+    case code: d = uint32_t(expression_k); ++pc; continue;      \
+    case code | 0x08: d = uint32_t(expression_x); ++pc; continue;
+#define BPFVET_JUMP(code, condition_k, condition_x)                                   \
+    case code: pc += (condition_k) ? size_t(int64_t(insn.offset) + 1) : 1; continue;  \
+    case code | 0x08: pc += (condition_x) ? size_t(int64_t(insn.offset) + 1) : 1; continue;
+#define BPFVET_LOAD(code, type)                                                                        \
+    case code: {                                                                                       \
+        uint64_t address = x + uint64_t(int64_t(insn.offset));                                         \
+        if constexpr (Checked)                                                                         \
+            if (!context.may_access(address, sizeof(type), false)) return memory_fault(address, sizeof(type), false); \
+        d = load<type>(address);                                                                       \
+        ++pc;                                                                                          \
+        continue;                                                                                      \
+    }
+#define BPFVET_STORE(code, type, value)                                                                \
+    case code: {                                                                                       \
+        uint64_t address = d + uint64_t(int64_t(insn.offset));                                         \
+        if constexpr (Checked)                                                                         \
+            if (!context.may_access(address, sizeof(type), true)) return memory_fault(address, sizeof(type), true); \
+        store<type>(address, type(value));                                                             \
+        ++pc;                                                                                          \
+        continue;                                                                                      \
+    }
+            const uint32_t d32 = uint32_t(d), k32 = uint32_t(k), x32 = uint32_t(x);
+            switch (insn.opcode) {
+            BPFVET_ALU64(0x07, d + k, d + x)
+            BPFVET_ALU64(0x17, d - k, d - x)
+            BPFVET_ALU64(0x27, d * k, d * x)
+            BPFVET_ALU64(0x47, d | k, d | x)
+            BPFVET_ALU64(0x57, d & k, d & x)
+            BPFVET_ALU64(0x67, d << (k & 63), d << (x & 63))
+            BPFVET_ALU64(0x77, d >> (k & 63), d >> (x & 63))
+            BPFVET_ALU64(0xa7, d ^ k, d ^ x)
+            BPFVET_ALU64(0xc7, uint64_t(int64_t(d) >> (k & 63)), uint64_t(int64_t(d) >> (x & 63)))
+            BPFVET_ALU32(0x04, d32 + k32, d32 + x32)
+            BPFVET_ALU32(0x14, d32 - k32, d32 - x32)
+            BPFVET_ALU32(0x24, d32 * k32, d32 * x32)
+            BPFVET_ALU32(0x44, d32 | k32, d32 | x32)
+            BPFVET_ALU32(0x54, d32 & k32, d32 & x32)
+            BPFVET_ALU32(0x64, d32 << (k32 & 31), d32 << (x32 & 31))
+            BPFVET_ALU32(0x74, d32 >> (k32 & 31), d32 >> (x32 & 31))
+            BPFVET_ALU32(0xa4, d32 ^ k32, d32 ^ x32)
+            case 0xb7: d = k; ++pc; continue;
+            case 0xbf: if (insn.offset != 0) break; d = x; ++pc; continue;
+            case 0xb4: d = k32; ++pc; continue;
+            case 0xbc: if (insn.offset != 0) break; d = x32; ++pc; continue;
+            case 0x05: pc = size_t(int64_t(pc) + insn.offset + 1); continue;
+            BPFVET_JUMP(0x15, d == k, d == x)
+            BPFVET_JUMP(0x55, d != k, d != x)
+            BPFVET_JUMP(0x25, d > k, d > x)
+            BPFVET_JUMP(0x35, d >= k, d >= x)
+            BPFVET_JUMP(0xa5, d < k, d < x)
+            BPFVET_JUMP(0xb5, d <= k, d <= x)
+            BPFVET_JUMP(0x45, (d & k) != 0, (d & x) != 0)
+            BPFVET_JUMP(0x65, int64_t(d) > int64_t(k), int64_t(d) > int64_t(x))
+            BPFVET_JUMP(0x75, int64_t(d) >= int64_t(k), int64_t(d) >= int64_t(x))
+            BPFVET_JUMP(0xc5, int64_t(d) < int64_t(k), int64_t(d) < int64_t(x))
+            BPFVET_JUMP(0xd5, int64_t(d) <= int64_t(k), int64_t(d) <= int64_t(x))
+            BPFVET_JUMP(0x16, d32 == k32, d32 == x32)
+            BPFVET_JUMP(0x56, d32 != k32, d32 != x32)
+            BPFVET_JUMP(0x26, d32 > k32, d32 > x32)
+            BPFVET_JUMP(0x36, d32 >= k32, d32 >= x32)
+            BPFVET_JUMP(0xa6, d32 < k32, d32 < x32)
+            BPFVET_JUMP(0xb6, d32 <= k32, d32 <= x32)
+            BPFVET_JUMP(0x46, (d32 & k32) != 0, (d32 & x32) != 0)
+            BPFVET_JUMP(0x66, int32_t(d32) > int32_t(k32), int32_t(d32) > int32_t(x32))
+            BPFVET_JUMP(0x76, int32_t(d32) >= int32_t(k32), int32_t(d32) >= int32_t(x32))
+            BPFVET_JUMP(0xc6, int32_t(d32) < int32_t(k32), int32_t(d32) < int32_t(x32))
+            BPFVET_JUMP(0xd6, int32_t(d32) <= int32_t(k32), int32_t(d32) <= int32_t(x32))
+            BPFVET_LOAD(0x61, uint32_t)
+            BPFVET_LOAD(0x69, uint16_t)
+            BPFVET_LOAD(0x71, uint8_t)
+            BPFVET_LOAD(0x79, uint64_t)
+            BPFVET_STORE(0x63, uint32_t, x)
+            BPFVET_STORE(0x6b, uint16_t, x)
+            BPFVET_STORE(0x73, uint8_t, x)
+            BPFVET_STORE(0x7b, uint64_t, x)
+            BPFVET_STORE(0x62, uint32_t, k)
+            BPFVET_STORE(0x6a, uint16_t, k)
+            BPFVET_STORE(0x72, uint8_t, k)
+            BPFVET_STORE(0x7a, uint64_t, k)
+            case 0x18: d = resolved[pc]; pc += 2; continue;
+            default: break;
+            }
+#undef BPFVET_ALU64
+#undef BPFVET_ALU32
+#undef BPFVET_JUMP
+#undef BPFVET_LOAD
+#undef BPFVET_STORE
+        }
         switch (insn.cls()) {
         case ir::InstructionClass::Alu64:
         case ir::InstructionClass::Alu: {
