@@ -2,7 +2,7 @@
 // ../shared/bench programs, side by side in one run (ns per run, real time):
 //
 //   Native/<p>       the C twin (clang-19 -O2 -DNATIVE, with maps.c), dlopen'ed
-//   Jit/<p>          our JIT (O2)
+//   Jit/<p>          our JIT (O2); JitO3/<p> at O3
 //   Interpreter/<p>  our interpreter, unchecked
 //   Kernel/<p>       the running kernel's JIT through BPF_PROG_TEST_RUN
 //                    (needs root; skipped otherwise); kernel-measured ns per run
@@ -114,15 +114,16 @@ void Native(benchmark::State& state, const std::string& name) {
     // The library stays loaded: its code may still be referenced by the benchmark's bookkeeping.
 }
 
-jit::JitCompiler& shared_compiler() {
-    static auto compiler = jit::JitCompiler::create({});
-    return **compiler;
+jit::JitCompiler& shared_compiler(unsigned level) {
+    static auto o2 = jit::JitCompiler::create({.optimization_level = 2});
+    static auto o3 = jit::JitCompiler::create({.optimization_level = 3});
+    return level >= 3 ? **o3 : **o2;
 }
 
-void Jit(benchmark::State& state, const std::string& name) {
+void Jit(benchmark::State& state, const std::string& name, unsigned level) {
     auto loaded = load(name);
     if (!loaded) return state.SkipWithError(loaded.error().c_str());
-    jit::JitRunner runner(*loaded->object, *loaded->program, shared_compiler());
+    jit::JitRunner runner(*loaded->object, *loaded->program, shared_compiler(level));
     if (auto prepared = runner.prepare(); !prepared) return state.SkipWithError(prepared.error().c_str());
     (void)runner.set_input({.packet = bench_packet()});
     auto first = runner.run_fast(true);
@@ -237,7 +238,8 @@ void Kernel(benchmark::State& state, const std::string& name) {
     for (const char* name : Programs) {
         std::string program = name;
         benchmark::RegisterBenchmark(fmt::format("Native/{}", name).c_str(), [program](auto& s) { Native(s, program); })->UseRealTime();
-        benchmark::RegisterBenchmark(fmt::format("Jit/{}", name).c_str(), [program](auto& s) { Jit(s, program); })->UseRealTime();
+        benchmark::RegisterBenchmark(fmt::format("Jit/{}", name).c_str(), [program](auto& s) { Jit(s, program, 2); })->UseRealTime();
+        benchmark::RegisterBenchmark(fmt::format("JitO3/{}", name).c_str(), [program](auto& s) { Jit(s, program, 3); })->UseRealTime();
         benchmark::RegisterBenchmark(fmt::format("Interpreter/{}", name).c_str(), [program](auto& s) { Interpreter(s, program); })->UseRealTime();
         benchmark::RegisterBenchmark(fmt::format("Kernel/{}", name).c_str(), [program](auto& s) { Kernel(s, program); })
             ->UseManualTime()->Iterations(200);

@@ -9,7 +9,7 @@ import json
 import math
 import sys
 
-ENGINES = ["Native", "Jit", "Interpreter", "Kernel"]
+ENGINES = ["Native", "Jit", "JitO3", "Interpreter", "Kernel"]
 
 
 def main(path):

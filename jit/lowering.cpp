@@ -507,8 +507,13 @@ private:
     llvm::Value* address(FunctionState& state, int base, int16_t offset, int width) {
         if (base == ir::FramePointer && offset < 0 && int(offset) + width <= 0 && -int(offset) <= ir::StackSize)
             return builder_.CreateConstInBoundsGEP1_64(i8_, state.stack, uint64_t(ir::StackSize + offset));
-        llvm::Value* sum = builder_.CreateAdd(read(state, base), builder_.getInt64(uint64_t(int64_t(offset))));
-        return builder_.CreateIntToPtr(sum, ptr_);
+        // base + offset as a GEP from the base register's pointer (not inttoptr
+        // of a sum): accesses at different offsets from one register are then
+        // visibly adjacent, so LLVM can combine and vectorise them (the eBPF
+        // compiler splits wide or unaligned accesses into byte loads).
+        // No inbounds: the ISA lets a program form any address.
+        llvm::Value* pointer = builder_.CreateIntToPtr(read(state, base), ptr_);
+        return offset == 0 ? pointer : builder_.CreateGEP(i8_, pointer, builder_.getInt64(uint64_t(int64_t(offset))));
     }
 
     llvm::Align alignment(int base, int16_t offset, int width) const {
