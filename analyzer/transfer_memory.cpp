@@ -331,6 +331,11 @@ void Engine::execute_store(uint32_t pc, const ir::Instruction& insn, AbstractSta
         value = Value::constant(uint64_t(int64_t(insn.imm)));
     } else {
         if (!require_initialized(pc, state, insn.src)) return;
+        Value& source = state.reg(insn.src);
+        if (insn.access_width() == 8 && source.is_scalar() && source.id == 0 && !source.number.constant_value()) {
+            // The spill and the register are copies: a bound learned on either holds for both.
+            source.id = fresh_id(state, pc, IdTag::Copy);
+        }
         value = state.reg(insn.src);
     }
     (void)access_memory(pc, state, insn.dst, insn.offset, insn.access_width(), Access::Write, &value);

@@ -170,6 +170,29 @@ TEST(RegisterEquality, BoundLearnedOnACopyHoldsForTheOriginal) {
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
 }
 
+TEST(RegisterEquality, BoundLearnedOnARegisterHoldsForItsSpill) {
+    auto ok = check(R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        if r0 == 0 goto out
+        r6 = *(u32 *)(r0 + 0)
+        *(u64 *)(r10 - 16) = r6
+        if r6 > 12 goto out
+        r7 = *(u64 *)(r10 - 16)
+        r0 += r7
+        r0 = *(u32 *)(r0 + 0)
+        exit
+    out:
+        r0 = 0
+        exit
+    )", Socket, {array_map("values", 16)});
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
 TEST(Stack, SpilledPointerKeepsItsType) {
     auto ok = check(R"(
         *(u64 *)(r10 - 8) = r1
