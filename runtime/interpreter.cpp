@@ -285,7 +285,7 @@ std::expected<uint64_t, Fault> execute(State& state, const LoadedProgram* progra
         fault.address = address;
         fault.size = uint32_t(width);
         fault.write = write;
-        fault.region = context.describe(address);
+        fault.region = context.describe(address, uint64_t(width));
         auto region = context.region_of(address, uint64_t(width));
         if (write && region && !region->writable) fault.message = "the region is read-only";
         return std::unexpected(std::move(fault));

@@ -79,26 +79,34 @@ bool RunContext::check_helper_access(uint64_t address, uint64_t length, bool wri
         f.address = address;
         f.size = uint32_t(length);
         f.write = write;
-        f.region = describe(address);
+        f.region = describe(address, length);
         f.message = what;
         fault = std::move(f);
     }
     return false;
 }
 
-std::string RunContext::describe(uint64_t address) const {
-    // Name the region the address falls in, or the closest one below it.
-    if (auto region = region_of(address, 1)) {
+std::string RunContext::describe(uint64_t address, uint64_t length) const {
+    // Name the region the access falls in, or the one it overruns.
+    if (auto region = region_of(address, length)) {
         std::string name = region_kind_name(region->kind);
         return region->writable ? name : name + ", read-only";
     }
+    if (auto region = region_of(address, 1)) {
+        uint64_t overrun = address + length - (region->begin + region->size);
+        return fmt::format("{}: the access ends {} byte{} past its end", region_kind_name(region->kind), overrun,
+                           overrun == 1 ? "" : "s");
+    }
+    // Outside every region: say how far from the closest one, e.g. "8 bytes
+    // past the end of the stack" for a read at r10 + 8.
     const char* nearest = "none";
     uint64_t best = UINT64_MAX;
+    bool before = false;
     auto consider = [&](uint64_t begin, uint64_t size, const char* name) {
         if (size == 0) return;
         uint64_t end = begin + size;
-        uint64_t distance = address < begin ? begin - address : address >= end ? address - end + 1 : 0;
-        if (distance < best) best = distance, nearest = name;
+        uint64_t distance = address < begin ? begin - address : address - end;
+        if (distance < best) best = distance, nearest = name, before = address < begin;
     };
     consider(stack.begin, stack.size, "stack");
     if (context) consider(reinterpret_cast<uint64_t>(context), context_size, "context");
@@ -106,7 +114,8 @@ std::string RunContext::describe(uint64_t address) const {
         consider(reinterpret_cast<uint64_t>(packet.data), uint64_t(packet.data_end - packet.data), "packet");
     for (const auto& region : extra_regions) consider(region.begin, region.size, region_kind_name(region.kind));
     if (best == UINT64_MAX || best > 4096) return "outside every region";
-    return fmt::format("{} bytes outside the {}", best, nearest);
+    return before ? fmt::format("{} bytes before the {}", best, nearest)
+                  : fmt::format("{} bytes past the end of the {}", best, nearest);
 }
 
 }  // namespace bpfvet::runtime

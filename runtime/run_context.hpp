@@ -96,7 +96,7 @@ struct RunContext {
     // For helpers: may_access, and on refusal record a HelperViolation fault.
     bool check_helper_access(uint64_t address, uint64_t length, bool write, const char* what);
     // The nearest region's name for a fault message.
-    [[nodiscard]] std::string describe(uint64_t address) const;
+    [[nodiscard]] std::string describe(uint64_t address, uint64_t length = 1) const;
 };
 
 }  // namespace bpfvet::runtime
