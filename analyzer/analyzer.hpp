@@ -24,7 +24,7 @@ struct AnalysisOptions {
     bool record_invariants = false;
     size_t max_errors = 16;
     // States kept apart per program point before joining (1: plain joins).
-    size_t max_disjuncts = 64;
+    size_t max_disjuncts = 32;
 };
 
 struct AnalysisResult {

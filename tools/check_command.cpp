@@ -20,7 +20,7 @@ struct CheckOptions {
     bool unprivileged = false;
     uint64_t max_steps = 1'000'000;
     double max_seconds = 10.0;
-    size_t max_disjuncts = 64;
+    size_t max_disjuncts = 32;
 };
 
 int run_check(const CheckOptions& options) {
@@ -96,7 +96,7 @@ void register_check_command(CLI::App& app, CommandAction& action) {
     command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)");
     command->add_option("--max-seconds", options->max_seconds, "Time budget per program in seconds (default 10)");
     command->add_option("--max-disjuncts", options->max_disjuncts,
-                        "States kept apart per program point before they are joined (default 64)");
+                        "States kept apart per program point before they are joined (default 32)");
     command->callback([options, &action] { action = [options] { return run_check(*options); }; });
 }
 
