@@ -99,7 +99,12 @@ private:
     std::map<MapKey, uint32_t> map_at_;            // map sections: symbol offset -> map index
     std::map<uint64_t, uint32_t> data_map_of_section_;  // global data section -> map index
     std::optional<llvm::BTFParser> btf_;
-    std::vector<uint32_t> legacy_maps_;  // object map index of each legacy definition, in file order
+    struct LegacyMap {
+        uint32_t index;                   // into object_.maps
+        uint32_t id;                      // iproute2's own map id (0 in libbpf's layout)
+        std::optional<uint32_t> inner_id; // iproute2's inner map id
+    };
+    std::vector<LegacyMap> legacy_maps_;  // every legacy definition, in file order
 };
 
 // LLVM's object iterators trust section and relocation headers (a bad entry
@@ -261,10 +266,22 @@ Expected<void> Loader::read_legacy_maps(const ELFSectionRef& section) {
         map.value_size = field(2);
         map.max_entries = field(3);
         map.flags = field(4);
-        // inner_map_idx counts legacy definitions across every maps section; resolved after all are read.
-        if (definition_size >= 6 * 4 && (map.type == MapType::ArrayOfMaps || map.type == MapType::HashOfMaps))
-            map.inner_map = field(5);
-        legacy_maps_.push_back(uint32_t(object_.maps.size()));
+        // Two layouts name the inner map of a map-in-map differently:
+        //  - libbpf's bpf_map_def (28 bytes): inner_map_idx (field 5) counts legacy
+        //    definitions across every maps section;
+        //  - iproute2's bpf_elf_map (36 bytes, Cilium): field 5 is the map's own id and
+        //    inner_id (field 7) names the inner map by that id.
+        // Both are resolved after all sections are read.
+        const bool iproute2_layout = definition_size >= 9 * 4;
+        LegacyMap legacy{uint32_t(object_.maps.size()), iproute2_layout ? field(5) : 0, std::nullopt};
+        if (map.type == MapType::ArrayOfMaps || map.type == MapType::HashOfMaps) {
+            if (iproute2_layout) {
+                if (field(7) != 0) legacy.inner_id = field(7);
+            } else if (definition_size >= 6 * 4) {
+                map.inner_map = field(5);
+            }
+        }
+        legacy_maps_.push_back(legacy);
         map_at_[{section.getIndex(), offset}] = uint32_t(object_.maps.size());
         object_.maps.push_back(std::move(map));
     }
@@ -559,12 +576,19 @@ Expected<Object> Loader::run() {
         if (auto error = btf_->parse(elf_)) return fail(".BTF", "malformed BTF: " + message_of(std::move(error)));
     }
     if (auto r = read_sections(); !r) return std::unexpected(r.error());
-    for (uint32_t index : legacy_maps_) {
-        auto& map = object_.maps[index];
+    for (const auto& legacy : legacy_maps_) {
+        auto& map = object_.maps[legacy.index];
+        if (legacy.inner_id) {
+            auto inner = std::ranges::find_if(legacy_maps_, [&](const LegacyMap& m) { return m.id == *legacy.inner_id; });
+            if (inner == legacy_maps_.end())
+                return fail("maps", fmt::format("map '{}' names inner map id {}, which no map has", map.name, *legacy.inner_id));
+            map.inner_map = inner->index;
+            continue;
+        }
         if (!map.inner_map) continue;
         if (*map.inner_map >= legacy_maps_.size())
             return fail("maps", fmt::format("map '{}' names inner map {}, but there are only {} legacy maps", map.name, *map.inner_map, legacy_maps_.size()));
-        map.inner_map = legacy_maps_[*map.inner_map];
+        map.inner_map = legacy_maps_[*map.inner_map].index;
     }
     if (auto r = read_symbols(); !r) return std::unexpected(r.error());
     if (auto r = read_relocations(); !r) return std::unexpected(r.error());

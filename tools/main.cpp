@@ -9,6 +9,9 @@ int main(int argc, char** argv) {
 
     bpfvet::tools::CommandAction action;
     bpfvet::tools::register_sections_command(app, action);
+    bpfvet::tools::register_disasm_command(app, action);
+    bpfvet::tools::register_cfg_command(app, action);
+    bpfvet::tools::register_check_command(app, action);
     bpfvet::tools::register_run_command(app, action);
     bpfvet::tools::register_compile_command(app, action);
 

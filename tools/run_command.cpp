@@ -6,6 +6,7 @@
 //
 // Exit codes: 0 ran, 1 rejected by the verifier or stopped by a fault,
 // 2 bad input or usage (including "no verifier in this build").
+#include "analyzer/analyzer.hpp"
 #include "ir/assembler.hpp"
 #include "ir/elf_loader.hpp"
 #include "runtime/runtime.hpp"
@@ -50,9 +51,14 @@ struct VerifierVerdict {
     std::string message;  // the diagnostics to print when rejected
 };
 
-// Decides whether `program` may run. nullopt: no verifier in this build. The
-// tools layer wires the analyzer in here (one call to analyze_program).
-std::optional<VerifierVerdict> verify_before_run(const ir::Object&, const ir::Program&) { return std::nullopt; }
+// Decides whether `program` may run: the analyzer with its default (privileged) rules.
+std::optional<VerifierVerdict> verify_before_run(const ir::Object& object, const ir::Program& program) {
+    auto result = analyzer::analyze_program(object, program);
+    VerifierVerdict verdict;
+    verdict.accepted = result.accepted;
+    for (const auto& error : result.errors) verdict.message += error.to_text() + "\n";
+    return verdict;
+}
 
 // ---------------------------------------------------------------- input
 

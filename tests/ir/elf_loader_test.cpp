@@ -134,6 +134,14 @@ TEST(ElfLoader, ReadsMapsRelocationsAndLineInfo) {
     bool has_inner = std::ranges::any_of(object->maps, [](const MapDefinition& m) { return m.inner_map.has_value(); });
     EXPECT_TRUE(has_inner);
 
+    // iproute2's 36-byte bpf_elf_map (Cilium) names the inner map by id (inner_id), not by index.
+    object = load_object((test::samples_dir() / "cilium" / "bpf_xdp_dsr_linux.o").string());
+    ASSERT_TRUE(object) << object.error().to_string();
+    auto maglev = std::ranges::find_if(object->maps, [](const MapDefinition& m) { return m.name == "cilium_lb4_maglev"; });
+    ASSERT_NE(maglev, object->maps.end());
+    ASSERT_TRUE(maglev->inner_map);
+    EXPECT_EQ(object->maps[*maglev->inner_map].name, "cilium_lb4_maglev_inner");
+
     // Cilium packs several programs into one section.
     object = load_object((test::samples_dir() / "cilium" / "bpf_lxc.o").string());
     ASSERT_TRUE(object) << object.error().to_string();

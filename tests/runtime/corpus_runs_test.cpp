@@ -110,20 +110,28 @@ TEST(CorpusRuns, TheCliRunsThemToo) {
     EXPECT_GT(checked, 0u);
 }
 
-TEST(CorpusRuns, TheCliRefusesToRunUnverifiedWithoutNoVerify) {
-    auto runs = corpus_runs();
-    if (runs.empty() || !fs::exists(runs[0].object) || !fs::exists(BPFVET_CLI)) GTEST_SKIP() << "corpus or CLI not built";
-    std::string command = std::string(BPFVET_CLI) + " run '" + runs[0].object + "' --section " + runs[0].program +
-                          " 2>&1";
+std::pair<int, std::string> run_command(const std::string& arguments) {
+    std::string command = std::string(BPFVET_CLI) + " " + arguments + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     std::string output;
     std::array<char, 4096> buffer;
     while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-    int code = WEXITSTATUS(pclose(pipe));
-    // Until the analyzer is wired into `run`, this must refuse (exit 2); once
-    // wired, an accepted corpus program runs (exit 0). Never a silent pretend.
-    if (code == 2) EXPECT_NE(output.find("verification not available"), std::string::npos) << output;
-    else EXPECT_EQ(code, 0) << output;
+    return {WEXITSTATUS(pclose(pipe)), output};
+}
+
+// Without --no-verify, `run` verifies first: an accepted program runs (exit 0),
+// a rejected one is refused with the analyzer's diagnostics (exit 1).
+TEST(CorpusRuns, TheCliVerifiesBeforeRunning) {
+    auto runs = corpus_runs();
+    if (runs.empty() || !fs::exists(runs[0].object) || !fs::exists(BPFVET_CLI)) GTEST_SKIP() << "corpus or CLI not built";
+    auto [accepted_code, accepted_output] = run_command("run '" + runs[0].object + "' --section " + runs[0].program);
+    EXPECT_EQ(accepted_code, 0) << accepted_output;
+    const std::string rejected = std::string(BPFVET_CORPUS_BUILD_DIR) + "/bad_null_dereference.o";
+    if (!fs::exists(rejected)) GTEST_SKIP() << "negative corpus program not built";
+    auto [code, output] = run_command("run '" + rejected + "' --section kprobe/do_unlinkat");
+    EXPECT_EQ(code, 1) << output;
+    EXPECT_NE(output.find("rejected by the verifier"), std::string::npos) << output;
+    EXPECT_NE(output.find("null-dereference"), std::string::npos) << output;
 }
 
 }  // namespace
