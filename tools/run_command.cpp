@@ -7,6 +7,7 @@
 // Exit codes: 0 ran, 1 rejected by the verifier or stopped by a fault,
 // 2 bad input or usage (including "no verifier in this build").
 #include "analyzer/analyzer.hpp"
+#include "jit/jit_runner.hpp"
 #include "ir/assembler.hpp"
 #include "ir/elf_loader.hpp"
 #include "runtime/runtime.hpp"
@@ -252,8 +253,9 @@ int report_error(const std::string& message) {
 }
 
 int run_program(const RunCommandOptions& options) {
-    if (options.engine != "interp")
-        return report_error(fmt::format("engine '{}' is not available in this build (use --engine interp)", options.engine));
+    // The JIT trusts the verifier: native code has no checked mode to catch a fault.
+    if (options.engine == "jit" && options.no_verify)
+        return report_error("--engine jit runs only verified programs: drop --no-verify or use --engine interp");
     std::string format = input_format_of(options);
     std::optional<std::string> memory_from_file;
     ir::Object object;
@@ -328,20 +330,32 @@ int run_program(const RunCommandOptions& options) {
     if (!loaded) return report_error(loaded.error().to_string());
     auto program = (*loaded)->program_at(chosen_index);
     if (!program) return report_error(program.error().to_string());
-    runtime::Runner runner(**loaded, **program, 0);
-    if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
-
-    runtime::RunOptions run_options;
-    run_options.checked = !options.unchecked;
-    run_options.instruction_budget = options.budget;
-    runtime::RunOutcome outcome = runner.run(run_options);
-    std::optional<double> ns_per_run;
-    if (options.repeat > 0 && outcome.result) {
-        // The maps keep what the first run did; timing runs continue from there.
+    // One run, then --repeat timing runs; the maps keep what the first run did.
+    auto time_runs = [&](auto&& run_once) -> std::optional<double> {
+        if (options.repeat == 0) return std::nullopt;
         auto start = std::chrono::steady_clock::now();
-        for (uint64_t i = 0; i < options.repeat; ++i) (void)runner.run_fast(run_options);
+        for (uint64_t i = 0; i < options.repeat; ++i) run_once();
         auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-        ns_per_run = elapsed / double(options.repeat);
+        return elapsed / double(options.repeat);
+    };
+    runtime::RunOutcome outcome;
+    std::optional<double> ns_per_run;
+    if (options.engine == "jit") {
+        auto compiler = jit::JitCompiler::create();
+        if (!compiler) return report_error(fmt::format("{}: JIT unavailable: {}", where, compiler.error()));
+        jit::JitRunner runner(**loaded, **program, **compiler, 0);
+        if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
+        if (auto prepared = runner.prepare(); !prepared) return report_error(fmt::format("{}: {}", where, prepared.error()));
+        outcome = runner.run();
+        if (outcome.result) ns_per_run = time_runs([&] { (void)runner.run_fast(false); });
+    } else {
+        runtime::Runner runner(**loaded, **program, 0);
+        if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
+        runtime::RunOptions run_options;
+        run_options.checked = !options.unchecked;
+        run_options.instruction_budget = options.budget;
+        outcome = runner.run(run_options);
+        if (outcome.result) ns_per_run = time_runs([&] { (void)runner.run_fast(run_options); });
     }
 
     std::vector<uint8_t> original = input.packet.value_or(std::vector<uint8_t>{});
