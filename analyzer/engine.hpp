@@ -93,6 +93,9 @@ public:
     std::optional<Value> access_memory(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
                                        Access access, const Value* stored, bool variable_size = false);
     bool check_stack_depth(uint32_t pc, AbstractState& state);
+    // transfer_call.cpp: unprivileged helpers may not read spilled pointers from the stack.
+    bool check_no_spilled_pointer(uint32_t pc, AbstractState& state, int reg, int64_t size,
+                                  const HelperPrototype& helper);
 
     // Reports an error with the registers `regs` described; the state becomes bottom.
     void report(AbstractState& state, ErrorCode code, uint32_t pc, std::string message, std::vector<int> regs);

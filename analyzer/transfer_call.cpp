@@ -18,6 +18,26 @@ std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}
 
 }  // namespace
 
+// An unprivileged loader may not hand a helper stack bytes that hold a spilled
+// pointer: map_update_elem would store it in a map, perf_event_output would
+// send it to user space (the kernel's "invalid indirect read from stack").
+bool Engine::check_no_spilled_pointer(uint32_t pc, AbstractState& state, int reg, int64_t size,
+                                      const HelperPrototype& helper) {
+    const Value& pointer = state.reg(reg);
+    if (!options_.unprivileged || !pointer.is_pointer() || pointer.pointer != PointerKind::Stack) return true;
+    const int64_t lo = pointer.number.smin(), hi = pointer.number.smax() + size;
+    for (const Spill& spill : state.frame(pointer.region).spills) {
+        if (spill.value.is_scalar() || spill.offset + spill.width <= lo || spill.offset >= hi) continue;
+        report(state, ErrorCode::PointerLeak, pc,
+               fmt::format("r{} points at stack fp{} holding a spilled pointer; passing it to {} would leak a kernel "
+                           "address",
+                           reg, spill.offset, helper_label(helper)),
+               {reg});
+        return false;
+    }
+    return true;
+}
+
 void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
     const HelperPrototype* helper = helper_prototype(insn.imm);
     if (helper == nullptr) {
@@ -159,6 +179,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 return;
             }
             Access access = kind == ArgumentKind::MapValueOutput ? Access::Write : Access::Read;
+            if (access == Access::Read && !check_no_spilled_pointer(pc, state, reg, size, *helper)) return;
             if (!access_memory(pc, state, reg, 0, size, access, nullptr, true)) return;
             break;
         }
@@ -206,6 +227,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             int64_t bytes = int64_t(size.number.umax());
             if (bytes == 0) break;
             Access access = kind == ArgumentKind::WritableMemory ? Access::Write : Access::Read;
+            if (access == Access::Read && !check_no_spilled_pointer(pc, state, reg, bytes, *helper)) return;
             if (!access_memory(pc, state, reg, 0, bytes, access, nullptr, true)) return;
             break;
         }

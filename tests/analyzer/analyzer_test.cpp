@@ -333,6 +333,30 @@ TEST(Rules, PointerLeakOnlyForUnprivilegedLoaders) {
     EXPECT_TRUE(check("r0 = r1\nexit", Socket).result.accepted);
 }
 
+// build/exposeptr.o's shape: the context pointer spilled to the stack and
+// handed to map_update_elem as the value would store a kernel address in a map.
+TEST(Rules, SpilledPointerPassedToAHelperLeaksForUnprivilegedLoaders) {
+    const char* program = R"(
+        *(u64 *)(r10 - 8) = r1
+        r1 = 0
+        *(u32 *)(r10 - 12) = r1
+        r2 = r10
+        r2 += -12
+        r3 = r10
+        r3 += -8
+        r1 = map[values] ll
+        r4 = 0
+        call bpf_map_update_elem
+        r0 = 0
+        exit
+    )";
+    AnalysisOptions unprivileged;
+    unprivileged.unprivileged = true;
+    auto leaked = check(program, Socket, {array_map("values", 8)}, unprivileged);
+    EXPECT_TRUE(leaked.rejected_with("pointer-leak")) << leaked.codes();
+    EXPECT_TRUE(check(program, Socket, {array_map("values", 8)}).result.accepted);
+}
+
 TEST(Rules, ContextAccessReturnValueReadOnlyAndUnreachable) {
     EXPECT_TRUE(check("r0 = *(u32 *)(r1 + 76)\nexit", Socket).rejected_with("context-access"));
     EXPECT_TRUE(check("r1 += 8\nr0 = *(u32 *)(r1 + 0)\nexit", Socket).rejected_with("context-access"));

@@ -128,12 +128,6 @@ MapContents map_contents(const LoadedObject& object) {
     return contents;
 }
 
-// Programs that store a pointer into a map although the analyzer's
-// unprivileged mode accepts them (an analyzer gap, reported): root-only here.
-constexpr const char* KnownPointerLeaks[] = {
-    "build/exposeptr.o",  // *(u64 *)key = r1 (the context pointer) then map_update_elem
-};
-
 struct Tally {
     size_t programs = 0, rejected = 0, privileged_only = 0, not_runnable = 0, interpreter_faults = 0, compared = 0, runs = 0;
 };
@@ -168,8 +162,7 @@ void compare_program(const std::string& path, const ir::Object& object, const ir
     // addresses), so for programs only root may load, the engines must agree
     // on faults and packets but not on r0 and map contents.
     analysis.unprivileged = true;
-    bool may_leak_pointers = !analyzer::analyze_program(object, program, analysis).accepted ||
-                             std::ranges::any_of(KnownPointerLeaks, [&](const char* name) { return path.ends_with(name); });
+    bool may_leak_pointers = !analyzer::analyze_program(object, program, analysis).accepted;
     tally.privileged_only += may_leak_pointers;
     auto interpreter_object = LoadedObject::create(object, deterministic_options());
     auto jit_object = LoadedObject::create(object, deterministic_options());
