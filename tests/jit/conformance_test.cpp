@@ -18,51 +18,11 @@ namespace fs = std::filesystem;
 using namespace runtime;
 using runtime::test::assemble_or_die;
 using runtime::test::make_object;
+using runtime::test::conformance_cases_in;
+using runtime::test::conformance_unwind;
+using runtime::test::ConformanceCase;
+using runtime::test::read_conformance_sections;
 using runtime::test::parse_hex_bytes;
-
-struct ConformanceCase {
-    std::string name;
-    std::string path;
-};
-
-void PrintTo(const ConformanceCase& c, std::ostream* os) { *os << c.name; }
-
-std::vector<ConformanceCase> cases_in(const fs::path& directory) {
-    std::vector<ConformanceCase> cases;
-    std::error_code error;
-    if (!fs::is_directory(directory, error)) return cases;
-    for (const auto& entry : fs::directory_iterator(directory))
-        if (entry.path().extension() == ".data") cases.push_back({entry.path().stem().string(), entry.path().string()});
-    std::sort(cases.begin(), cases.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    return cases;
-}
-
-// Sections of a .data file ("-- asm", "-- mem", "-- result"); '#' lines are comments.
-std::map<std::string, std::string> read_sections(const std::string& path) {
-    std::ifstream in(path);
-    std::map<std::string, std::string> sections;
-    std::string line, current;
-    while (std::getline(in, line)) {
-        if (line.rfind("-- ", 0) == 0) {
-            current = line.substr(3);
-            while (!current.empty() && (current.back() == '\r' || current.back() == ' ')) current.pop_back();
-            sections[current];
-            continue;
-        }
-        if (line.rfind("#", 0) == 0 || current.empty()) continue;
-        sections[current] += line + "\n";
-    }
-    return sections;
-}
-
-// uBPF's helper 5 ("unwind"): returns its argument, and a zero ends the program.
-uint64_t unwind(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
-    if (r1 == 0) {
-        context->control = Control::Stop;
-        context->stop_value = 0;
-    }
-    return r1;
-}
 
 JitCompiler& compiler() {
     static auto made = JitCompiler::create({});
@@ -76,7 +36,7 @@ struct Verdict {
 };
 
 Verdict run_case(const ConformanceCase& c) {
-    auto sections = read_sections(c.path);
+    auto sections = read_conformance_sections(c.path);
     if (!sections.contains("asm")) return {false, "no -- asm section"};
     std::vector<ir::Instruction> code;
     try {
@@ -85,7 +45,7 @@ Verdict run_case(const ConformanceCase& c) {
         return {false, e.what()};
     }
     RuntimeOptions options;
-    options.helpers.set(5, "unwind", &unwind);
+    options.helpers.set(5, "unwind", &conformance_unwind);
     auto loaded = LoadedObject::create(make_object(code), options);
     if (!loaded) return {false, "load: " + loaded.error().to_string()};
     auto program = (*loaded)->program("test");
@@ -138,12 +98,12 @@ std::string case_name(const testing::TestParamInfo<ConformanceCase>& info) {
 const fs::path SharedCases = fs::path(BPFVET_SHARED_DIR) / "conformance";
 const fs::path OwnCases = fs::path(BPFVET_SOURCE_DIR) / "tests/runtime/conformance";
 
-INSTANTIATE_TEST_SUITE_P(Shared, JitConformance, testing::ValuesIn(cases_in(SharedCases)), case_name);
-INSTANTIATE_TEST_SUITE_P(Own, JitConformance, testing::ValuesIn(cases_in(OwnCases)), case_name);
+INSTANTIATE_TEST_SUITE_P(Shared, JitConformance, testing::ValuesIn(conformance_cases_in(SharedCases)), case_name);
+INSTANTIATE_TEST_SUITE_P(Own, JitConformance, testing::ValuesIn(conformance_cases_in(OwnCases)), case_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(JitConformance);
 
 TEST(JitConformanceSummary, AllSharedCasesPass) {
-    auto cases = cases_in(SharedCases);
+    auto cases = conformance_cases_in(SharedCases);
     if (cases.empty()) GTEST_SKIP() << "no " << SharedCases << " (reference material absent)";
     size_t passed = 0;
     for (const auto& c : cases) passed += verdict_of(c).passed;

@@ -16,56 +16,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ConformanceCase {
-    std::string name;
-    std::string path;
-};
-
-std::vector<ConformanceCase> cases_in(const fs::path& directory) {
-    std::vector<ConformanceCase> cases;
-    std::error_code error;
-    if (!fs::is_directory(directory, error)) return cases;
-    for (const auto& entry : fs::directory_iterator(directory))
-        if (entry.path().extension() == ".data") cases.push_back({entry.path().stem().string(), entry.path().string()});
-    std::sort(cases.begin(), cases.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    return cases;
-}
-
-// Sections of a .data file: "-- asm", "-- mem", "-- result", ...; '#' lines are comments
-// (inside asm the assembler handles them too).
-std::map<std::string, std::string> read_sections(const std::string& path) {
-    std::ifstream in(path);
-    std::map<std::string, std::string> sections;
-    std::string line, current;
-    while (std::getline(in, line)) {
-        if (line.rfind("-- ", 0) == 0) {
-            current = line.substr(3);
-            while (!current.empty() && (current.back() == '\r' || current.back() == ' ')) current.pop_back();
-            sections[current];
-            continue;
-        }
-        if (line.rfind("#", 0) == 0 || current.empty()) continue;
-        sections[current] += line + "\n";
-    }
-    return sections;
-}
-
-// uBPF's helper 5 ("unwind"): returns its argument, and a zero ends the program.
-uint64_t unwind(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
-    if (r1 == 0) {
-        context->control = Control::Stop;
-        context->stop_value = 0;
-    }
-    return r1;
-}
-
 struct Verdict {
     bool passed;
     std::string detail;
 };
 
 Verdict run_case(const ConformanceCase& c, bool checked) {
-    auto sections = read_sections(c.path);
+    auto sections = read_conformance_sections(c.path);
     if (!sections.contains("asm")) return {false, "no -- asm section"};
     std::vector<ir::Instruction> code;
     try {
@@ -74,7 +31,7 @@ Verdict run_case(const ConformanceCase& c, bool checked) {
         return {false, e.what()};
     }
     RuntimeOptions options;
-    options.helpers.set(5, "unwind", &unwind);
+    options.helpers.set(5, "unwind", &conformance_unwind);
     auto loaded = LoadedObject::create(make_object(code), options);
     bool expect_error = sections.contains("error");
     if (!loaded) return {expect_error, "load: " + loaded.error().to_string()};
@@ -119,7 +76,7 @@ size_t run_all(const std::vector<ConformanceCase>& cases) {
 
 // One line with the count, for the report; skipped without ../shared.
 TEST(ConformanceSummary, AllSharedCasesPass) {
-    auto cases = cases_in(SharedCases);
+    auto cases = conformance_cases_in(SharedCases);
     if (cases.empty()) GTEST_SKIP() << "no " << SharedCases << " (reference material absent)";
     size_t passed = run_all(cases);
     std::printf("shared conformance: %zu of %zu cases pass (checked and unchecked interpreter)\n", passed,
@@ -128,12 +85,12 @@ TEST(ConformanceSummary, AllSharedCasesPass) {
 }
 
 TEST(ConformanceSummary, OwnCasesCoverEveryInstructionClass) {
-    auto cases = cases_in(OwnCases);
+    auto cases = conformance_cases_in(OwnCases);
     ASSERT_FALSE(cases.empty());
     EXPECT_EQ(run_all(cases), cases.size());
     bool seen[8] = {};
     for (const auto& c : cases) {
-        for (const auto& insn : assemble_or_die(read_sections(c.path)["asm"])) seen[int(insn.cls())] = true;
+        for (const auto& insn : assemble_or_die(read_conformance_sections(c.path)["asm"])) seen[int(insn.cls())] = true;
     }
     for (int cls = 0; cls < 8; ++cls) EXPECT_TRUE(seen[cls]) << "no own case uses instruction class " << cls;
 }

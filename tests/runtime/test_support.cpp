@@ -2,6 +2,8 @@
 
 #include "ir/assembler.hpp"
 
+#include <algorithm>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <sstream>
 #include <stdexcept>
@@ -57,6 +59,41 @@ std::vector<uint8_t> parse_hex_bytes(std::string_view text) {
     std::string token;
     while (in >> token) bytes.push_back(uint8_t(std::stoul(token, nullptr, 16)));
     return bytes;
+}
+
+std::vector<ConformanceCase> conformance_cases_in(const std::filesystem::path& directory) {
+    std::vector<ConformanceCase> cases;
+    std::error_code error;
+    if (!std::filesystem::is_directory(directory, error)) return cases;
+    for (const auto& entry : std::filesystem::directory_iterator(directory))
+        if (entry.path().extension() == ".data") cases.push_back({entry.path().stem().string(), entry.path().string()});
+    std::sort(cases.begin(), cases.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return cases;
+}
+
+std::map<std::string, std::string> read_conformance_sections(const std::string& path) {
+    std::ifstream in(path);
+    std::map<std::string, std::string> sections;
+    std::string line, current;
+    while (std::getline(in, line)) {
+        if (line.rfind("-- ", 0) == 0) {
+            current = line.substr(3);
+            while (!current.empty() && (current.back() == '\r' || current.back() == ' ')) current.pop_back();
+            sections[current];
+            continue;
+        }
+        if (line.rfind("#", 0) == 0 || current.empty()) continue;
+        sections[current] += line + "\n";
+    }
+    return sections;
+}
+
+uint64_t conformance_unwind(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
+    if (r1 == 0) {
+        context->control = Control::Stop;
+        context->stop_value = 0;
+    }
+    return r1;
 }
 
 }  // namespace bpfvet::runtime::test

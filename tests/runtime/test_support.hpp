@@ -5,7 +5,10 @@
 #include "ir/program.hpp"
 #include "runtime/runtime.hpp"
 
+#include <filesystem>
+#include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +30,22 @@ ir::MapDefinition map_definition(std::string name, ir::MapType type, uint32_t ke
 
 // Parses whitespace-separated hex bytes ("00 01 ff").
 std::vector<uint8_t> parse_hex_bytes(std::string_view text);
+
+// One conformance case (a bpf_conformance `.data` file, format in ../shared/conformance/README.md).
+struct ConformanceCase {
+    std::string name;
+    std::string path;
+};
+inline void PrintTo(const ConformanceCase& c, std::ostream* os) { *os << c.name; }
+
+// The `.data` files of `directory`, sorted by name; empty when it does not exist.
+std::vector<ConformanceCase> conformance_cases_in(const std::filesystem::path& directory);
+
+// Sections of a .data file: "-- asm", "-- mem", "-- result", ...; '#' lines are comments.
+std::map<std::string, std::string> read_conformance_sections(const std::string& path);
+
+// uBPF's helper 5 ("unwind"), used by the conformance cases: returns its argument,
+// and a zero ends the program.
+uint64_t conformance_unwind(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context);
 
 }  // namespace bpfvet::runtime::test
