@@ -1,0 +1,79 @@
+// The running Linux kernel as a second opinion: loads a program of an Object
+// with bpf(BPF_PROG_LOAD) the way libbpf would (maps created from the object's
+// definitions, global data initialised and .rodata frozen), and returns the
+// kernel verifier's verdict, log and statistics; runs it with
+// BPF_PROG_TEST_RUN. Used by `bpfvet check --kernel`, `bpfvet corpus
+// --kernel`, the corpus oracle test and the JIT benchmarks.
+//
+// Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN). When the kernel refuses
+// bpf(2) altogether, the result says so (KernelVerdict::Unavailable) instead
+// of pretending to a verdict.
+#pragma once
+
+#include "ir/program.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bpfvet::runtime::kernel {
+
+enum class KernelVerdict {
+    Accept,
+    Reject,       // BPF_PROG_LOAD failed: the verifier (or the kernel's checks) refused it
+    LoaderError,  // the maps could not be created, so the program was never given to the verifier
+    Unavailable,  // bpf(2) refused altogether (EPERM, ENOSYS): no verdict
+};
+
+[[nodiscard]] std::string_view kernel_verdict_name(KernelVerdict verdict);  // "accept", "reject", ...
+
+struct KernelLoadResult {
+    KernelVerdict verdict = KernelVerdict::Unavailable;
+    int error = 0;                 // errno of the failing call
+    std::string message;           // one line: "BPF_PROG_LOAD: Permission denied", "BPF_MAP_CREATE m: ..."
+    std::string log;               // verifier log (level 1) of a rejected program
+    std::string first_error_line;  // the log line that states the reason (as veristat shows it)
+    std::optional<int64_t> error_pc;  // instruction the log blames, when it says
+    std::optional<uint64_t> processed_insns;  // "processed N insns" (from the log or BPF_OBJ_GET_INFO)
+    double load_seconds = 0;       // wall time of the successful BPF_PROG_LOAD (or the failing one)
+};
+
+struct KernelLoadOptions {
+    bool collect_log_on_accept = false;  // load a second time with a log for statistics
+    uint32_t log_size = 16u << 20;
+};
+
+// A program loaded into the kernel; closes its descriptors when destroyed.
+class KernelProgram {
+public:
+    ~KernelProgram();
+    KernelProgram(KernelProgram&&) noexcept;
+    KernelProgram& operator=(KernelProgram&&) noexcept;
+
+    [[nodiscard]] int fd() const;
+    // One BPF_PROG_TEST_RUN on `packet`. Socket filters and cgroup_skb see the
+    // packet after a dummy Ethernet header has been pulled, as the kernel does.
+    [[nodiscard]] std::expected<uint32_t, std::string> test_run(const std::vector<uint8_t>& packet) const;
+    // Mean ns per run over `repeat` runs, as measured by the kernel.
+    [[nodiscard]] std::expected<double, std::string> time_runs(const std::vector<uint8_t>& packet, uint32_t repeat) const;
+
+    struct State;
+    explicit KernelProgram(std::unique_ptr<State> state);
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+// Loads `program` (its maps first) as `type`. On Accept, `loaded` (when
+// non-null) receives the loaded program for test runs.
+[[nodiscard]] KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& program,
+                                              ir::ProgramType type, const KernelLoadOptions& options = {},
+                                              std::optional<KernelProgram>* loaded = nullptr);
+
+// "6.18.44-fc" -> {6, 18}; {0, 0} when unreadable.
+[[nodiscard]] std::pair<int, int> running_kernel_version();
+
+}  // namespace bpfvet::runtime::kernel
