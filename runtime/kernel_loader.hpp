@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bpfvet::runtime::kernel {
@@ -75,5 +77,31 @@ private:
 
 // "6.18.44-fc" -> {6, 18}; {0, 0} when unreadable.
 [[nodiscard]] std::pair<int, int> running_kernel_version();
+
+// ---- Pure pieces of the loader, exposed for tests and for other readers of logs ----
+
+// What a verifier log says about a rejection. For the log
+//   0: R1=ctx() R10=fp0
+//   0: (b7) r2 = 0                        ; R2_w=0
+//   1: (63) *(u32 *)(r10 -520) = r2
+//   invalid write to stack R10 off=-520 size=8
+//   processed 2 insns (limit 1000000) max_states_per_insn 0 ...
+// first_error_line is "invalid write to stack R10 off=-520 size=8", error_pc 1
+// and processed_insns 2.
+struct VerifierLogSummary {
+    std::string first_error_line;
+    std::optional<int64_t> error_pc;
+    std::optional<uint64_t> processed_insns;
+};
+[[nodiscard]] VerifierLogSummary summarize_verifier_log(std::string_view log);
+
+// The last `count` non-empty lines of a log, for showing beside our verdict.
+[[nodiscard]] std::vector<std::string> last_log_lines(std::string_view log, size_t count);
+
+// The expected_attach_type libbpf would give a program of `type` in `section`
+// (enum bpf_attach_type), or 0 where the kernel wants none. For example
+// "cgroup/connect4" as cgroup_sock_addr gives BPF_CGROUP_INET4_CONNECT (10),
+// "cgroup/post_bind4" as cgroup_sock gives BPF_CGROUP_INET4_POST_BIND (12).
+[[nodiscard]] uint32_t expected_attach_type(ir::ProgramType type, std::string_view section);
 
 }  // namespace bpfvet::runtime::kernel
