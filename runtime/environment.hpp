@@ -3,7 +3,9 @@
 // One Environment is shared (read-only) by every worker running programs.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -23,6 +25,28 @@ struct TaskInfo {
     // programs probe_read the task's fields.
     uint64_t task_address = 0xffff888000100000ULL;
     uint64_t cgroup_id = 1;
+    // Ids of the cgroups above cgroup_id (current_task_under_cgroup, skb_under_cgroup).
+    std::vector<uint64_t> ancestor_cgroup_ids;
+    // The call chains get_stackid / get_stack see, innermost frame first.
+    // Synthetic kernel addresses by default, so stack-keyed programs have
+    // something to count; a host sets real ones.
+    std::vector<uint64_t> kernel_stack = {0xffffffff81000100ULL, 0xffffffff81000200ULL, 0xffffffff81000300ULL};
+    std::vector<uint64_t> user_stack = {0x401000ULL, 0x401100ULL};
+};
+
+// One route of the FIB that bpf_fib_lookup consults (longest prefix wins).
+// Without routes every lookup answers BPF_FIB_LKUP_RET_NOT_FWDED, as a kernel
+// with no route to the destination does.
+struct FibRoute {
+    uint8_t family = 2;                    // AF_INET or AF_INET6 (10)
+    std::array<uint8_t, 16> prefix{};      // network order; IPv4 uses the first 4 bytes
+    uint8_t prefix_length = 0;
+    uint32_t ifindex = 1;                  // egress device
+    uint16_t mtu = 1500;
+    std::array<uint8_t, 6> source_mac{};   // the egress device's address
+    // The next hop's address when the neighbour is known; without it the
+    // lookup answers BPF_FIB_LKUP_RET_NO_NEIGH unless told to skip neighbours.
+    std::optional<std::array<uint8_t, 6>> neighbour_mac;
 };
 
 // A range of (kernel or user) memory that probe_read* may copy from.
@@ -59,6 +83,10 @@ struct Environment {
     TaskInfo task;
     std::vector<ProbeMemory> probe_memory;
     uint32_t numa_node = 0;
+    std::vector<FibRoute> routes;
+    // perf_event_read(_value): the counter of the event in perf event array
+    // slot i; slots beyond the vector hold no event (-ENOENT).
+    std::vector<uint64_t> perf_counters;
 };
 
 }  // namespace bpfvet::runtime

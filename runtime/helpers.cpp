@@ -2,6 +2,8 @@
 // table at the bottom is the only place that says which ids exist.
 #include "runtime/helpers.hpp"
 
+#include "runtime/helper_support.hpp"
+
 #include "runtime/loaded_program.hpp"
 #include "runtime/map.hpp"
 
@@ -20,34 +22,7 @@ namespace {
 
 using ir::MapType;
 
-template <typename T = void>
-T* as_pointer(uint64_t value) { return reinterpret_cast<T*>(value); }
-
-// The map a program passed, or nullptr (and a fault in checked mode) when it is
-// not one of the object's maps. Unchecked runs trust the verifier.
-Map* as_map(RunContext& context, uint64_t value) {
-    Map* map = as_pointer<Map>(value);
-    if (!context.checked) return map;
-    if (std::find(context.maps.begin(), context.maps.end(), map) != context.maps.end()) return map;
-    if (!context.fault) {
-        Fault fault;
-        fault.kind = FaultKind::HelperViolation;
-        fault.address = value;
-        fault.region = "none";
-        fault.message = "argument is not a map";
-        context.fault = fault;
-    }
-    return nullptr;
-}
-
-bool readable(RunContext& context, uint64_t address, uint64_t length, const char* what) {
-    return context.check_helper_access(address, length, false, what);
-}
-bool writable(RunContext& context, uint64_t address, uint64_t length, const char* what) {
-    return context.check_helper_access(address, length, true, what);
-}
-
-uint64_t error(long code) { return uint64_t(int64_t(code)); }
+using namespace helper_support;
 
 // ---------------------------------------------------------------- maps
 
@@ -406,27 +381,6 @@ uint64_t tail_call(uint64_t, uint64_t map_value, uint64_t index, uint64_t, uint6
 
 // ---------------------------------------------------------------- packets
 
-bool has_packet(const RunContext& context) { return context.packet.data != nullptr; }
-
-// xdp_md and __sk_buff keep packet pointers in 32-bit fields; packets live
-// below 4 GiB (LowMemory), so the field is the address.
-void sync_packet_fields(RunContext& context) {
-    auto low = [](const uint8_t* p) { return uint32_t(reinterpret_cast<uintptr_t>(p)); };
-    if (context.context_kind == ContextKind::Xdp) {
-        auto* md = reinterpret_cast<xdp_md*>(context.context);
-        md->data = low(context.packet.data);
-        md->data_end = low(context.packet.data_end);
-        md->data_meta = low(context.packet.data_meta);
-    } else if (context.context_kind == ContextKind::Skb) {
-        auto* skb = reinterpret_cast<__sk_buff*>(context.context);
-        skb->data = low(context.packet.data);
-        skb->data_end = low(context.packet.data_end);
-        skb->data_meta = low(context.packet.data_meta);
-        skb->len = uint32_t(context.packet.data_end - context.packet.data);
-    }
-}
-
-constexpr int64_t EthernetHeader = 14;   // ETH_HLEN
 constexpr int64_t XdpFrameReserve = 40;  // sizeof(struct xdp_frame) at the buffer start
 
 uint64_t xdp_adjust_head(uint64_t, uint64_t delta_value, uint64_t, uint64_t, uint64_t, RunContext* context) {
@@ -705,11 +659,51 @@ constexpr HelperDefinition StandardHelpers[] = {
     HELPER(clone_redirect, clone_redirect),
     HELPER(skb_get_tunnel_key, skb_get_tunnel_key),
     HELPER(skb_set_tunnel_key, skb_set_tunnel_key),
+    // network_helpers.cpp
+    HELPER(fib_lookup, fib_lookup),
+    HELPER(skb_change_tail, skb_change_tail),
+    HELPER(skb_change_head, skb_change_head),
+    HELPER(skb_change_proto, skb_change_proto),
+    HELPER(skb_vlan_push, skb_vlan_push),
+    HELPER(skb_vlan_pop, skb_vlan_pop),
+    HELPER(setsockopt, helper_support::setsockopt),
+    HELPER(getsockopt, helper_support::getsockopt),
+    HELPER(skb_under_cgroup, skb_under_cgroup),
+    HELPER(current_task_under_cgroup, current_task_under_cgroup),
+    // tracing_helpers.cpp
+    HELPER(get_stackid, get_stackid),
+    HELPER(get_stack, get_stack),
+    HELPER(perf_event_read, perf_event_read),
+    HELPER(perf_event_read_value, perf_event_read_value),
+    HELPER(override_return, override_return),
+    HELPER(probe_write_user, probe_write_user),
 };
 
 #undef HELPER
 
 }  // namespace
+
+namespace helper_support {
+
+// xdp_md and __sk_buff keep packet pointers in 32-bit fields; packets live
+// below 4 GiB (LowMemory), so the field is the address.
+void sync_packet_fields(RunContext& context) {
+    auto low = [](const uint8_t* p) { return uint32_t(reinterpret_cast<uintptr_t>(p)); };
+    if (context.context_kind == ContextKind::Xdp) {
+        auto* md = reinterpret_cast<xdp_md*>(context.context);
+        md->data = low(context.packet.data);
+        md->data_end = low(context.packet.data_end);
+        md->data_meta = low(context.packet.data_meta);
+    } else if (context.context_kind == ContextKind::Skb) {
+        auto* skb = reinterpret_cast<__sk_buff*>(context.context);
+        skb->data = low(context.packet.data);
+        skb->data_end = low(context.packet.data_end);
+        skb->data_meta = low(context.packet.data_meta);
+        skb->len = uint32_t(context.packet.data_end - context.packet.data);
+    }
+}
+
+}  // namespace helper_support
 
 std::span<const HelperDefinition> standard_helpers() { return StandardHelpers; }
 

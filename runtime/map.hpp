@@ -148,3 +148,30 @@ private:
 };
 
 }  // namespace bpfvet::runtime
+
+namespace bpfvet::runtime {
+
+// Stack trace map: get_stackid stores a call chain in the bucket its hash
+// selects and returns the bucket as the stack id; the host reads chains back
+// by id. Programs never look into it directly (the verifier forbids it).
+class StackTraceMap final : public Map {
+public:
+    StackTraceMap(ir::MapDefinition definition, unsigned cpus);
+    ~StackTraceMap() override;
+
+    // The id of `frames` (already skipped and truncated to the map's depth):
+    // the bucket of its hash. -EEXIST when another chain holds that bucket
+    // and `reuse` is false (BPF_F_REUSE_STACKID replaces it).
+    long store(std::span<const uint64_t> frames, bool reuse);
+    [[nodiscard]] uint32_t max_depth() const { return definition().value_size / 8; }
+
+    long host_lookup(const void* key, void* value) override;
+    long host_delete(const void* key) override;
+    long host_get_next_key(const void* key, void* next_key) override;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace bpfvet::runtime

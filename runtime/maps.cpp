@@ -817,6 +817,8 @@ constexpr MapShape MapShapes[] = {
     {MapType::Xskmap, 4, 4},
     {MapType::DevmapHash, 4, std::nullopt},
     {MapType::LpmTrie, std::nullopt, std::nullopt},
+    {MapType::StackTrace, 4, std::nullopt},
+    {MapType::CgroupArray, 4, 4},
 };
 
 std::optional<std::string> check_shape(const ir::MapDefinition& d) {
@@ -835,6 +837,8 @@ std::optional<std::string> check_shape(const ir::MapDefinition& d) {
         if (!(d.flags & 1)) return std::string("lpm_trie needs BPF_F_NO_PREALLOC in map_flags");
         if (d.key_size <= 4 || d.key_size > 4 + 256) return std::string("lpm_trie key_size must be 4 + 1..256 bytes");
     }
+    if (d.type == MapType::StackTrace && (d.value_size == 0 || d.value_size % 8 != 0 || d.value_size / 8 > 127))
+        return std::string("stack_trace value_size must be a multiple of 8, at most 127 frames");
     if (shape->key_size && d.key_size != *shape->key_size)
         return fmt::format("{} needs key_size {}", ir::map_type_name(d.type), *shape->key_size);
     if (!shape->key_size && d.key_size == 0) return std::string("key_size must be positive");
@@ -1069,7 +1073,9 @@ create_map(const ir::MapDefinition& definition, unsigned cpus, const MapServices
     case MapType::Ringbuf: return std::make_unique<RingBuffer>(definition, cpus);
     case MapType::Devmap:
     case MapType::Cpumap:
-    case MapType::Xskmap: return std::make_unique<RedirectArray>(definition, cpus);
+    case MapType::Xskmap:
+    case MapType::CgroupArray: return std::make_unique<RedirectArray>(definition, cpus);
+    case MapType::StackTrace: return std::make_unique<StackTraceMap>(definition, cpus);
     case MapType::DevmapHash: return std::make_unique<HashMap>(definition, cpus);
     case MapType::LpmTrie: return std::make_unique<LpmTrie>(definition, cpus);
     default: break;

@@ -77,7 +77,8 @@ std::array<uint64_t, 2> ProgramInput::prepare(RunContext& context) {
         uint8_t* data = buffer + XdpHeadroom;
         std::memset(buffer, 0, XdpHeadroom + packet.size() + XdpTailroom);
         std::memcpy(data, packet.data(), packet.size());
-        context.packet = PacketState{buffer, data + packet.size() + (kind_ == ContextKind::Xdp ? XdpTailroom : 0),
+        // skb programs get the tailroom too: skb_change_tail grows into it.
+        context.packet = PacketState{buffer, data + packet.size() + XdpTailroom,
                                      data, data, data + packet.size()};
         if (kind_ == ContextKind::Xdp) {
             copy_context(sizeof(xdp_md));

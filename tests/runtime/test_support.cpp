@@ -96,4 +96,31 @@ uint64_t conformance_unwind(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t,
     return r1;
 }
 
+ProgramFixture load_program_or_die(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps,
+                                   RuntimeOptions options) {
+    auto code = assemble_or_die(text, maps);
+    ProgramFixture fixture;
+    fixture.object = load_or_die(make_object(code, type, maps), std::move(options));
+    auto program = fixture.object->program("test");
+    if (!program) throw std::runtime_error(program.error().to_string());
+    fixture.program = *program;
+    fixture.runner = std::make_unique<Runner>(*fixture.object, *fixture.program, 0);
+    return fixture;
+}
+
+RunOutcome run_program(ProgramFixture& fixture, RunInput input, bool checked) {
+    auto set = fixture.runner->set_input(std::move(input));
+    if (!set) throw std::runtime_error(set.error());
+    RunOptions options;
+    options.checked = checked;
+    options.instruction_budget = 100000;
+    return fixture.runner->run(options);
+}
+
+std::vector<uint8_t> counting_frame(size_t size) {
+    std::vector<uint8_t> packet(size);
+    for (size_t i = 0; i < size; ++i) packet[i] = uint8_t(i);
+    return packet;
+}
+
 }  // namespace bpfvet::runtime::test

@@ -25,6 +25,20 @@ ir::Object make_object(std::vector<ir::Instruction> code, ir::ProgramType type =
 
 std::unique_ptr<LoadedObject> load_or_die(ir::Object object, RuntimeOptions options = {});
 
+// One program of an object built from assembly, with a Runner on worker 0.
+struct ProgramFixture {
+    std::unique_ptr<LoadedObject> object;
+    const LoadedProgram* program = nullptr;
+    std::unique_ptr<Runner> runner;
+};
+// Assembles `text` as the program of section "test" (or throws).
+ProgramFixture load_program_or_die(std::string_view text, ir::ProgramType type = ir::ProgramType::Unspecified,
+                                   std::vector<ir::MapDefinition> maps = {}, RuntimeOptions options = {});
+// Runs it once on `input` (checked by default, budget 100000 instructions), or throws on a bad input.
+RunOutcome run_program(ProgramFixture& fixture, RunInput input = {}, bool checked = true);
+// A frame of `size` bytes whose byte i is i (mod 256).
+std::vector<uint8_t> counting_frame(size_t size);
+
 ir::MapDefinition map_definition(std::string name, ir::MapType type, uint32_t key_size, uint32_t value_size,
                                  uint32_t max_entries);
 
