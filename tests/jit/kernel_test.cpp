@@ -7,15 +7,12 @@
 // Needs root and bpf(2); skips otherwise, and skips (listing them) programs
 // this kernel refuses.
 #include "jit/jit_runner.hpp"
+#include "runtime/kernel_loader.hpp"
 #include "runtime/runtime.hpp"
 
 #include <gtest/gtest.h>
-#include <linux/bpf.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <random>
@@ -30,83 +27,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-long bpf_call(int command, union bpf_attr& attr) { return syscall(__NR_bpf, command, &attr, sizeof(attr)); }
-
-// Descriptors of one loaded object (maps, then the program), closed at the end.
-struct KernelObject {
-    std::vector<int> descriptors;
-    int program = -1;
-    ~KernelObject() {
-        for (int fd : descriptors) close(fd);
-    }
-};
-
-std::expected<void, std::string> kernel_load(const ir::Object& object, const ir::Program& program, KernelObject& loaded) {
-    std::vector<int> maps;
-    for (const auto& map : object.maps) {
-        union bpf_attr attr {};
-        attr.map_type = uint32_t(map.type);
-        attr.key_size = map.key_size;
-        attr.value_size = map.value_size;
-        attr.max_entries = map.max_entries;
-        attr.map_flags = map.flags;
-        int fd = int(bpf_call(BPF_MAP_CREATE, attr));
-        if (fd < 0) return std::unexpected(fmt::format("BPF_MAP_CREATE {}: {}", map.name, std::strerror(errno)));
-        loaded.descriptors.push_back(fd);
-        maps.push_back(fd);
-    }
-    std::vector<uint64_t> slots;
-    for (auto insn : program.instructions) {
-        auto kind = ir::LddwKind(insn.src);
-        if (insn.is_lddw() && (kind == ir::LddwKind::MapFd || kind == ir::LddwKind::MapValue))
-            insn.imm = uint32_t(insn.imm) < maps.size() ? maps[uint32_t(insn.imm)] : -1;
-        slots.push_back(ir::encode_slot(insn));
-    }
-    static char license[] = "GPL";
-    union bpf_attr attr {};
-    attr.prog_type = BPF_PROG_TYPE_XDP;
-    attr.insns = uint64_t(uintptr_t(slots.data()));
-    attr.insn_cnt = uint32_t(slots.size());
-    attr.license = uint64_t(uintptr_t(license));
-    // No verifier log (a full log of a big program costs seconds and overflows
-    // any buffer); the errno says enough to list the refusal.
-    int fd = int(bpf_call(BPF_PROG_LOAD, attr));
-    if (fd < 0) return std::unexpected(fmt::format("BPF_PROG_LOAD: {}", std::strerror(errno)));
-    loaded.descriptors.push_back(fd);
-    loaded.program = fd;
-    return {};
-}
-
-std::expected<uint32_t, std::string> kernel_run(int fd, std::vector<uint8_t> packet) {
-    std::vector<uint8_t> out(packet.size() + 512);
-    union bpf_attr attr {};
-    attr.test.prog_fd = uint32_t(fd);
-    attr.test.data_in = uint64_t(uintptr_t(packet.data()));
-    attr.test.data_size_in = uint32_t(packet.size());
-    attr.test.data_out = uint64_t(uintptr_t(out.data()));
-    attr.test.data_size_out = uint32_t(out.size());
-    attr.test.repeat = 1;
-    if (bpf_call(BPF_PROG_TEST_RUN, attr) < 0) return std::unexpected(fmt::format("BPF_PROG_TEST_RUN: {}", std::strerror(errno)));
-    return attr.test.retval;
-}
-
-bool kernel_available() {
-    union bpf_attr attr {};
-    attr.map_type = BPF_MAP_TYPE_ARRAY;
-    attr.key_size = 4;
-    attr.value_size = 4;
-    attr.max_entries = 1;
-    int fd = int(bpf_call(BPF_MAP_CREATE, attr));
-    if (fd < 0) return false;
-    close(fd);
-    return true;
-}
+namespace kernel = runtime::kernel;
 
 TEST(JitAgainstKernel, BenchProgramsReturnWhatTheKernelReturns) {
 #ifndef BPFVET_HAVE_BENCH_PACKET
     GTEST_SKIP() << "../shared/bench absent";
 #else
-    if (!kernel_available()) GTEST_SKIP() << "bpf(2) not available (needs root)";
     auto compiler = JitCompiler::create({});
     ASSERT_TRUE(compiler) << compiler.error();
     // parse is left out: loaded this way (no BTF, no libbpf) this kernel's
@@ -123,9 +49,11 @@ TEST(JitAgainstKernel, BenchProgramsReturnWhatTheKernelReturns) {
         fs::remove(object_path);
         ASSERT_TRUE(object) << object.error().to_string();
         const ir::Program& program = (*object)->object().programs.at(0);
-        KernelObject kernel;
-        if (auto loaded = kernel_load((*object)->object(), program, kernel); !loaded) {
-            refused.push_back(fmt::format("{}: {}", name, loaded.error()));
+        std::optional<kernel::KernelProgram> in_kernel;
+        const auto loaded = kernel::load_in_kernel((*object)->object(), program, ir::ProgramType::Xdp, {}, &in_kernel);
+        if (loaded.verdict == kernel::KernelVerdict::Unavailable) GTEST_SKIP() << "bpf(2) not available (needs root): " << loaded.message;
+        if (loaded.verdict != kernel::KernelVerdict::Accept) {
+            refused.push_back(fmt::format("{}: {} {}", name, loaded.message, loaded.first_error_line));
             continue;
         }
         auto linked = (*object)->program(program.name);
@@ -140,7 +68,7 @@ TEST(JitAgainstKernel, BenchProgramsReturnWhatTheKernelReturns) {
                 for (int flip = 0; flip < 4; ++flip) input[random() % input.size()] = uint8_t(random());
                 if (i % 4 == 0) input.resize(14 + random() % 200);
             }
-            auto expected = kernel_run(kernel.program, input);
+            auto expected = in_kernel->test_run(input);
             ASSERT_TRUE(expected) << name << ": " << expected.error();
             ASSERT_TRUE(runner.set_input({.packet = input}));
             auto actual = runner.run();
