@@ -12,6 +12,7 @@
 // counter r0_first_run (they must agree). Ratios to native and their geometric mean:
 //   bpfvet_bench_jit --benchmark_format=json > out.json && python3 bench/jit_ratios.py out.json
 #include "jit/jit_runner.hpp"
+#include "runtime/kernel_loader.hpp"
 #include "runtime/memory.hpp"
 #include "runtime/runtime.hpp"
 
@@ -19,9 +20,6 @@
 #include <dlfcn.h>
 #include <filesystem>
 #include <fmt/format.h>
-#include <linux/bpf.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -160,77 +158,22 @@ void JitCompile(benchmark::State& state, const std::string& name) {
 
 // ---------------------------------------------------------------- the kernel
 
-long bpf_call(int command, union bpf_attr& attr) { return syscall(__NR_bpf, command, &attr, sizeof(attr)); }
-
-struct KernelProgram {
-    std::vector<int> descriptors;  // maps, then the program last
-    ~KernelProgram() {
-        for (int fd : descriptors) close(fd);
-    }
-};
-
-std::expected<int, std::string> kernel_load(const ir::Object& object, const ir::Program& program, KernelProgram& owned) {
-    std::vector<int> maps;
-    for (const auto& map : object.maps) {
-        union bpf_attr attr {};
-        attr.map_type = uint32_t(map.type);
-        attr.key_size = map.key_size;
-        attr.value_size = map.value_size;
-        attr.max_entries = map.max_entries;
-        attr.map_flags = map.flags;
-        int fd = int(bpf_call(BPF_MAP_CREATE, attr));
-        if (fd < 0) return std::unexpected(fmt::format("BPF_MAP_CREATE {}: {}", map.name, std::strerror(errno)));
-        owned.descriptors.push_back(fd);
-        maps.push_back(fd);
-    }
-    std::vector<uint64_t> slots;
-    for (auto insn : program.instructions) {
-        if (insn.is_lddw() && (ir::LddwKind(insn.src) == ir::LddwKind::MapFd || ir::LddwKind(insn.src) == ir::LddwKind::MapValue))
-            insn.imm = uint32_t(insn.imm) < maps.size() ? maps[uint32_t(insn.imm)] : -1;
-        slots.push_back(ir::encode_slot(insn));
-    }
-    static char license[] = "GPL";
-    union bpf_attr attr {};
-    attr.prog_type = BPF_PROG_TYPE_XDP;
-    attr.insns = uint64_t(uintptr_t(slots.data()));
-    attr.insn_cnt = uint32_t(slots.size());
-    attr.license = uint64_t(uintptr_t(license));
-    int fd = int(bpf_call(BPF_PROG_LOAD, attr));
-    if (fd < 0) return std::unexpected(fmt::format("BPF_PROG_LOAD: {}", std::strerror(errno)));
-    owned.descriptors.push_back(fd);
-    return fd;
-}
-
-// One BPF_PROG_TEST_RUN of `repeat` runs: (r0, kernel-measured ns per run).
-std::expected<std::pair<uint32_t, uint32_t>, std::string> kernel_run(int fd, std::vector<uint8_t>& packet, uint32_t repeat) {
-    std::vector<uint8_t> out(packet.size() + 256);
-    union bpf_attr attr {};
-    attr.test.prog_fd = uint32_t(fd);
-    attr.test.data_in = uint64_t(uintptr_t(packet.data()));
-    attr.test.data_size_in = uint32_t(packet.size());
-    attr.test.data_out = uint64_t(uintptr_t(out.data()));
-    attr.test.data_size_out = uint32_t(out.size());
-    attr.test.repeat = repeat;
-    if (bpf_call(BPF_PROG_TEST_RUN, attr) < 0) return std::unexpected(fmt::format("BPF_PROG_TEST_RUN: {}", std::strerror(errno)));
-    return std::pair{attr.test.retval, attr.test.duration};
-}
-
 void Kernel(benchmark::State& state, const std::string& name) {
     auto loaded = load(name);
     if (!loaded) return state.SkipWithError(loaded.error().c_str());
     const auto& object = loaded->object->object();
-    KernelProgram owned;
-    auto fd = kernel_load(object, object.programs.at(0), owned);
-    if (!fd) return state.SkipWithError(("kernel unavailable: " + fd.error()).c_str());
+    std::optional<runtime::kernel::KernelProgram> program;
+    const auto result = runtime::kernel::load_in_kernel(object, object.programs.at(0), ir::ProgramType::Xdp, {}, &program);
+    if (!program) return state.SkipWithError(("kernel: " + result.message + " " + result.first_error_line).c_str());
     auto packet = bench_packet();
-    auto first = kernel_run(*fd, packet, 1);
+    auto first = program->test_run(packet);
     if (!first) return state.SkipWithError(first.error().c_str());
-    state.counters["r0_first_run"] = double(first->first);
+    state.counters["r0_first_run"] = double(*first);
     constexpr uint32_t Repeat = 1000;
     for (auto _ : state) {
-        auto run = kernel_run(*fd, packet, Repeat);
-        if (!run) return state.SkipWithError(run.error().c_str());
-        state.SetIterationTime(double(run->second) * 1e-9);  // the kernel's average per run
+        auto nanoseconds = program->time_runs(packet, Repeat);
+        if (!nanoseconds) return state.SkipWithError(nanoseconds.error().c_str());
+        state.SetIterationTime(*nanoseconds * 1e-9);  // the kernel's average per run
     }
 }
 
