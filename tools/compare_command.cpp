@@ -1,0 +1,300 @@
+// `bpfvet compare A.jsonl B.jsonl`: veristat-style comparison of two `bpfvet
+// corpus` runs (different builds or options): verdict changes first, then the
+// per-program differences of time, states explored and instructions with
+// percentages, then totals. Filters (tools/corpus_compare.hpp) select rows.
+//
+// Exit codes: 0 no regression, 1 some shown program went from accept to
+// anything else (for CI), 2 bad input or usage. Programs missing from B are
+// reported as "missing" but do not fail.
+#include "tools/cli_common.hpp"
+#include "tools/commands.hpp"
+#include "tools/corpus_compare.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+namespace bpfvet::tools {
+namespace {
+
+using namespace corpus;
+
+struct CompareOptions {
+    std::string a, b;
+    std::vector<std::string> filters;
+    std::string format = "table";
+};
+
+// The metrics shown, with how a value reads in a table: time in ms.
+struct MetricColumn {
+    std::string_view metric;
+    std::string_view title;
+    double scale;  // multiplies the stored value for display
+    int decimals;
+};
+constexpr MetricColumn Columns[] = {
+    {"time", "time ms", 1000.0, 1},
+    {"steps", "states", 1.0, 0},
+    {"insns", "insns", 1.0, 0},
+};
+
+std::optional<double> number(const FieldValue& value) {
+    if (const auto* n = std::get_if<double>(&value)) return *n;
+    return std::nullopt;
+}
+
+std::string shown(std::optional<double> value, double scale, int decimals, bool sign = false) {
+    if (!value) return "-";
+    return sign ? fmt::format("{:+.{}f}", *value * scale, decimals) : fmt::format("{:.{}f}", *value * scale, decimals);
+}
+
+std::string shown_percent(std::optional<double> value) { return value ? fmt::format("{:+.1f}%", *value) : "n/a"; }
+
+std::string verdict_cell(const ComparedProgram& program) {
+    const std::string a = program.a ? program.a->verdict : "-";
+    const std::string b = program.b ? program.b->verdict : "-";
+    return a == b ? a : a + " -> " + b;
+}
+
+// Sums over the programs present on both sides, and the counts of changes.
+struct Totals {
+    std::map<std::string, double, std::less<>> a, b;
+    size_t compared = 0, changed = 0, accept_to_other = 0, other_to_accept = 0, missing = 0, added = 0;
+};
+
+Totals total(const std::vector<const ComparedProgram*>& rows) {
+    Totals totals;
+    for (const ComparedProgram* row : rows) {
+        const std::string status = row->status();
+        totals.missing += status == "missing";
+        totals.added += status == "new";
+        if (!row->a || !row->b) continue;
+        ++totals.compared;
+        if (status == "changed") {
+            ++totals.changed;
+            totals.accept_to_other += row->regressed();
+            totals.other_to_accept += row->b->verdict == VerdictAccept;
+        }
+        for (const auto& column : Columns) {
+            totals.a[std::string(column.metric)] += number(field_of(*row, std::string(column.metric) + "_a")).value_or(0);
+            totals.b[std::string(column.metric)] += number(field_of(*row, std::string(column.metric) + "_b")).value_or(0);
+        }
+    }
+    return totals;
+}
+
+std::optional<double> percent(double a, double b) {
+    if (a == 0) return b == 0 ? std::optional<double>(0.0) : std::nullopt;
+    return 100.0 * (b - a) / a;
+}
+
+using Table = std::vector<std::vector<std::string>>;
+
+std::vector<std::string> header() {
+    std::vector<std::string> cells = {"file", "section", "program", "verdict"};
+    for (const auto& column : Columns)
+        for (std::string_view part : {" A", " B", " diff", " %"}) cells.push_back(std::string(column.title) + std::string(part));
+    return cells;
+}
+
+Table display_rows(const std::vector<const ComparedProgram*>& rows, const Totals& totals) {
+    Table table;
+    for (const ComparedProgram* row : rows) {
+        std::vector<std::string> cells = {row->key.file, row->key.section, row->key.program, verdict_cell(*row)};
+        for (const auto& column : Columns) {
+            const std::string metric(column.metric);
+            cells.push_back(shown(number(field_of(*row, metric + "_a")), column.scale, column.decimals));
+            cells.push_back(shown(number(field_of(*row, metric + "_b")), column.scale, column.decimals));
+            cells.push_back(shown(number(field_of(*row, metric + "_diff")), column.scale, column.decimals, true));
+            cells.push_back(row->a && row->b ? shown_percent(number(field_of(*row, metric + "_pct"))) : "-");
+        }
+        table.push_back(std::move(cells));
+    }
+    std::vector<std::string> cells = {"total", "", fmt::format("{} programs", totals.compared),
+                                      fmt::format("{} changed", totals.changed)};
+    for (const auto& column : Columns) {
+        const double a = totals.a.at(std::string(column.metric)), b = totals.b.at(std::string(column.metric));
+        cells.push_back(shown(a, column.scale, column.decimals));
+        cells.push_back(shown(b, column.scale, column.decimals));
+        cells.push_back(shown(b - a, column.scale, column.decimals, true));
+        cells.push_back(shown_percent(percent(a, b)));
+    }
+    table.push_back(std::move(cells));
+    return table;
+}
+
+bool is_numeric_column(size_t index) { return index >= 4; }
+
+std::string render_table(const Table& rows) {
+    Table all = rows;
+    all.insert(all.begin(), header());
+    std::vector<size_t> widths(all.front().size(), 0);
+    for (const auto& row : all)
+        for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    std::string text;
+    for (size_t r = 0; r < all.size(); ++r) {
+        std::string line;
+        for (size_t i = 0; i < all[r].size(); ++i) {
+            if (i > 0) line += "  ";
+            line += is_numeric_column(i) ? fmt::format("{:>{}}", all[r][i], widths[i]) : fmt::format("{:<{}}", all[r][i], widths[i]);
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        text += line + "\n";
+        if (r == 0 || r + 2 == all.size()) {  // under the header and above the totals
+            size_t total_width = 0;
+            for (size_t w : widths) total_width += w + 2;
+            text += std::string(total_width - 2, '-') + "\n";
+        }
+    }
+    return text;
+}
+
+std::string render_markdown(const Table& rows) {
+    auto line = [](const std::vector<std::string>& cells) {
+        std::string text = "|";
+        for (const auto& cell : cells) {
+            std::string escaped;
+            for (char c : cell) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+            text += " " + escaped + " |";
+        }
+        return text + "\n";
+    };
+    std::string text = line(header()) + "|";
+    for (size_t i = 0; i < header().size(); ++i) text += is_numeric_column(i) ? " ---: |" : " --- |";
+    text += "\n";
+    for (const auto& row : rows) text += line(row);
+    return text;
+}
+
+std::string csv_cell(const std::string& cell) {
+    if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
+    std::string quoted = "\"";
+    for (char c : cell) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
+// CSV keeps raw values (seconds, not ms) for spreadsheets and scripts.
+std::string render_csv(const std::vector<const ComparedProgram*>& rows) {
+    std::vector<std::string> fields = {"file", "section", "program", "status", "verdict_a", "verdict_b"};
+    for (const auto& column : Columns)
+        for (std::string_view part : {"_a", "_b", "_diff", "_pct"}) fields.push_back(std::string(column.metric) + std::string(part));
+    std::string text;
+    for (size_t i = 0; i < fields.size(); ++i) text += (i ? "," : "") + fields[i];
+    text += "\n";
+    for (const ComparedProgram* row : rows) {
+        for (size_t i = 0; i < fields.size(); ++i) {
+            FieldValue value = field_of(*row, fields[i]);
+            std::string cell;
+            if (const auto* s = std::get_if<std::string>(&value)) cell = *s;
+            else if (const auto* n = std::get_if<double>(&value)) cell = fmt::format("{}", *n);
+            text += (i ? "," : "") + csv_cell(cell);
+        }
+        text += "\n";
+    }
+    return text;
+}
+
+nlohmann::json json_value(const FieldValue& value) {
+    if (const auto* s = std::get_if<std::string>(&value)) return *s;
+    if (const auto* n = std::get_if<double>(&value)) return *n;
+    return nullptr;
+}
+
+std::string render_json(const std::vector<const ComparedProgram*>& rows, const Totals& totals) {
+    nlohmann::json out = {{"programs", nlohmann::json::array()}};
+    for (const ComparedProgram* row : rows) {
+        nlohmann::json item;
+        for (std::string_view name : {"file", "section", "program", "status", "verdict_a", "verdict_b"})
+            item[std::string(name)] = json_value(field_of(*row, name));
+        for (const auto& column : Columns)
+            for (std::string_view part : {"_a", "_b", "_diff", "_pct"}) {
+                const std::string name = std::string(column.metric) + std::string(part);
+                item[name] = json_value(field_of(*row, name));
+            }
+        out["programs"].push_back(std::move(item));
+    }
+    nlohmann::json sums;
+    for (const auto& column : Columns) {
+        const std::string metric(column.metric);
+        const double a = totals.a.count(metric) ? totals.a.at(metric) : 0, b = totals.b.count(metric) ? totals.b.at(metric) : 0;
+        auto pct = percent(a, b);
+        sums[metric] = {{"a", a}, {"b", b}, {"diff", b - a}, {"pct", pct ? nlohmann::json(*pct) : nlohmann::json(nullptr)}};
+    }
+    out["totals"] = {{"compared", totals.compared},       {"verdict_changes", totals.changed},
+                     {"accept_to_other", totals.accept_to_other}, {"other_to_accept", totals.other_to_accept},
+                     {"missing", totals.missing},         {"new", totals.added},
+                     {"metrics", sums}};
+    return out.dump(2) + "\n";
+}
+
+std::optional<std::vector<CorpusRecord>> read_run(const std::string& path) {
+    if (!std::filesystem::exists(path)) {
+        fmt::print(stderr, "bpfvet compare: {}: no such file\n", path);
+        return std::nullopt;
+    }
+    auto results = read_results(path);
+    if (!results) {
+        fmt::print(stderr, "bpfvet compare: {}\n", results.error());
+        return std::nullopt;
+    }
+    if (results->torn_lines > 0) fmt::print(stderr, "bpfvet compare: {}: ignored {} unreadable line(s)\n", path, results->torn_lines);
+    return std::move(results->records);
+}
+
+int run_compare(const CompareOptions& options) {
+    std::vector<Filter> filters;
+    for (const auto& text : options.filters) {
+        auto filter = parse_filter(text);
+        if (!filter) {
+            fmt::print(stderr, "bpfvet compare: {}\n", filter.error());
+            return ExitBadInput;
+        }
+        filters.push_back(std::move(*filter));
+    }
+    auto a = read_run(options.a);
+    auto b = read_run(options.b);
+    if (!a || !b) return ExitBadInput;
+
+    const std::vector<ComparedProgram> joined = join_runs(*a, *b);
+    std::vector<const ComparedProgram*> rows;
+    for (const auto& program : joined)
+        if (std::ranges::all_of(filters, [&](const Filter& f) { return matches(program, f); })) rows.push_back(&program);
+    const Totals totals = total(rows);
+
+    if (options.format == "json") fmt::print("{}", render_json(rows, totals));
+    else if (options.format == "csv") fmt::print("{}", render_csv(rows));
+    else {
+        const Table table = display_rows(rows, totals);
+        fmt::print("{}", options.format == "markdown" ? render_markdown(table) : render_table(table));
+        fmt::print("\n{} programs compared ({} shown of {}): {} verdict changes ({} from accept, {} to accept), "
+                   "{} missing from B, {} new in B\n",
+                   totals.compared, rows.size(), joined.size(), totals.changed, totals.accept_to_other,
+                   totals.other_to_accept, totals.missing, totals.added);
+    }
+    if (totals.accept_to_other > 0) {
+        fmt::print(stderr, "bpfvet compare: {} program(s) accepted in A are not accepted in B\n", totals.accept_to_other);
+        return ExitRejected;
+    }
+    return ExitOk;
+}
+
+}  // namespace
+
+void register_compare_command(CLI::App& app, CommandAction& action) {
+    auto options = std::make_shared<CompareOptions>();
+    auto* command = app.add_subcommand("compare", "Compare two `bpfvet corpus` runs program by program (veristat style)");
+    command->add_option("a", options->a, "Results of the baseline run (JSON Lines)")->required();
+    command->add_option("b", options->b, "Results of the new run (JSON Lines)")->required();
+    command->add_option("--filter", options->filters,
+                        "Keep rows where this holds (repeatable, AND-ed): field=glob, field!=glob, field>N, field<N, "
+                        "or verdict_changed; fields include file, program, verdict_a, verdict_b, time_pct, steps_pct, insns_pct")
+        ->allow_extra_args(false);
+    command->add_option("--format,-f", options->format, "table, csv, markdown or json")
+        ->check(CLI::IsMember({"table", "csv", "markdown", "json"}));
+    command->callback([options, &action] { action = [options] { return run_compare(*options); }; });
+}
+
+}  // namespace bpfvet::tools
