@@ -1,20 +1,54 @@
 #include "analyzer/analyzer.hpp"
 
 #include "analyzer/engine.hpp"
+#include "analyzer/refine.hpp"
 #include "ir/disassembler.hpp"
+#include "ir/helper_names.hpp"
 
 #include <fmt/format.h>
 
 namespace bpfvet::analyzer {
 namespace detail {
 
+namespace {
+
+// Loop bounds are usually constants compared against (`i < 100`) or moved
+// into a register first (`r2 = 100; if r1 < r2`): a widened bound stops at
+// them (c, c - 1 for `i < 100` tested after `i++`, c + 1 for `i <= 99`; the
+// thresholds add the negations).
+domains::Thresholds comparison_thresholds(const ir::Program& program) {
+    domains::Thresholds thresholds;
+    size_t added = 0;
+    constexpr size_t max_added = 256;
+    for (const auto& insn : program.instructions) {
+        const bool jump = insn.is_conditional_jump() && insn.source() == ir::Source::Imm;
+        const bool move = (insn.cls() == ir::InstructionClass::Alu64 || insn.cls() == ir::InstructionClass::Alu) &&
+                          insn.alu_op() == ir::AluOp::Mov && insn.source() == ir::Source::Imm;
+        if ((!jump && !move) || added >= max_added) continue;
+        const uint64_t c = uint64_t(int64_t(insn.imm));
+        thresholds.add(c - 1);
+        thresholds.add(c);
+        thresholds.add(c + 1);
+        added += 3;
+    }
+    return thresholds;
+}
+
+}  // namespace
+
 Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::ProgramCfg& cfg,
                const AnalysisOptions& options, ir::ProgramType type)
     : object_(object), program_(program), cfg_(cfg), options_(options), type_(type),
-      context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)) {}
+      context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)),
+      thresholds_(comparison_thresholds(program)) {}
 
 void Engine::report(AbstractState& state, ErrorCode code, uint32_t pc, std::string message,
                     std::vector<int> regs) {
+    if (silent_) {
+        ++silent_errors_;
+        state = AbstractState::bottom();
+        return;
+    }
     if (reported_.insert({pc, code}).second && errors_.size() < options_.max_errors) {
         Diagnostic d;
         d.code = code;
@@ -74,7 +108,7 @@ bool Engine::can_write_packet() const {
 bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     if (aborted_) return true;
     ++steps_;
-    bool over_steps = steps_ > options_.max_steps;
+    bool over_steps = steps_ + charged_steps_ > options_.max_steps;
     bool over_time = false;
     if ((steps_ & 0xfff) == 0) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -82,13 +116,17 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     }
     if (!over_steps && !over_time) return false;
     aborted_ = true;
+    silent_ = false;  // running out of budget ends the analysis, whatever pass it happens in
     std::string why = over_steps ? fmt::format("the analysis took more than {} instruction steps", options_.max_steps)
                                  : fmt::format("the analysis took more than {} seconds", options_.max_seconds);
-    if (!loops_.empty() && loops_.back().second > 64) {
-        report(state, ErrorCode::UnboundedLoop, loops_.back().first,
-               fmt::format("{} while the loop at instruction {} had run {} passes without exiting; "
-                           "its number of iterations is not bounded by anything the analysis can see",
-                           why, loops_.back().first, loops_.back().second),
+    if (!loops_.empty() && loops_.back().passes > 64) {
+        const LoopRun& loop = loops_.back();
+        report(state, ErrorCode::UnboundedLoop, loop.head_pc,
+               fmt::format("{} while the loop at instruction {} had run {} passes without exiting; {}", why,
+                           loop.head_pc, loop.passes,
+                           loop.widening_failure.empty()
+                               ? std::string("its number of iterations is not bounded by anything the analysis can see")
+                               : loop.widening_failure),
                {});
     } else {
         report(state, ErrorCode::BudgetExceeded, pc, why, {});
@@ -98,6 +136,18 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
 
 void Engine::check_exit(uint32_t pc, AbstractState& state) {
     if (state.frame_count() > 1) return;  // a subprogram returns to its caller
+    if (!state.references().empty()) {
+        // The kernel's "Unreleased reference id=N alloc_insn=M".
+        const Reference& held = state.references().front();
+        const ir::Instruction& call = program_.instructions[held.pc];
+        std::string_view name = ir::helper_name(call.imm);
+        report(state, ErrorCode::UnreleasedReference, pc,
+               fmt::format("the program may exit still holding the reference taken by {} at instruction {} "
+                           "(id {}); release it on every path",
+                           name.empty() ? std::string_view("a helper") : name, held.pc, held.id),
+               {});
+        return;
+    }
     if (!require_initialized(pc, state, 0)) return;
     const Value& r0 = state.reg(0);
     std::optional<ReturnRange> range = context_ ? context_->return_range : std::nullopt;
@@ -173,8 +223,16 @@ AnalysisResult analyze_program(const ir::Object& object, const ir::Program& prog
         result.errors.push_back(std::move(d));
         return result;
     }
-    detail::Engine engine(object, program, *cfg, options, type);
-    return engine.run();
+    // Facts are read from the per-pc states, which the engine records for invariants.
+    AnalysisOptions effective = options;
+    effective.record_invariants = options.record_invariants || options.record_facts;
+    detail::Engine engine(object, program, *cfg, effective, type);
+    AnalysisResult result = engine.run();
+    if (options.record_facts && result.accepted) result.facts = collect_facts(engine, program);
+    if (!options.record_invariants) result.invariants.clear();
+    if (options.refine == Refinement::Z3 && !result.accepted)
+        return refine_alarms(object, program, options, std::move(result));
+    return result;
 }
 
 }  // namespace bpfvet::analyzer

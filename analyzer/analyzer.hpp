@@ -3,6 +3,7 @@
 #pragma once
 
 #include "analyzer/diagnostic.hpp"
+#include "analyzer/facts.hpp"
 #include "ir/program.hpp"
 
 #include <cstdint>
@@ -13,6 +14,8 @@
 
 namespace bpfvet::analyzer {
 
+enum class Refinement : uint8_t { None, Z3 };
+
 struct AnalysisOptions {
     // Stricter rules of an unprivileged loader: no pointer leaks, no pointer
     // comparisons, no reads of uninitialized stack by helpers.
@@ -22,9 +25,22 @@ struct AnalysisOptions {
     uint64_t max_steps = 1'000'000;  // abstract instruction steps, like the kernel's limit
     double max_seconds = 10.0;
     bool record_invariants = false;
+    // Structured per-instruction facts for the JIT (analyzer/facts.hpp); kept only when accepted.
+    bool record_facts = false;
     size_t max_errors = 16;
     // States kept apart per program point before joining (1: plain joins).
     size_t max_disjuncts = 32;
+    // Refinement of alarms by Z3 path formulas (analyzer/refine.hpp): each
+    // rejection is discharged (a re-run split at the blamed branches has no
+    // error), or comes with an input that reaches the fault, or is undecided.
+    Refinement refine = Refinement::None;
+    unsigned z3_timeout_ms = 2000;  // per solver query
+    // Conditional jumps whose outcomes keep states apart (at most 32); set by
+    // the refinement from Z3's unsat cores, or by hand for tests.
+    std::vector<uint32_t> split_branches;
+    // Passes through a loop analysed one by one (exact, like the kernel's
+    // unrolling) before the loop head's state is widened to an invariant.
+    uint64_t max_unrolled_passes = 64;
 };
 
 struct AnalysisResult {
@@ -35,6 +51,11 @@ struct AnalysisResult {
     ir::ProgramType type = ir::ProgramType::Unspecified;
     // With record_invariants: the state before each reached instruction.
     std::map<uint32_t, std::string> invariants;
+    // With refinement: alarms of the plain analysis proven false (status Discharged).
+    std::vector<Diagnostic> discharged;
+    double refine_seconds = 0;  // time the refinement added
+    // With record_facts, for an accepted program: what holds before each instruction.
+    ProgramFacts facts;
 };
 
 [[nodiscard]] AnalysisResult analyze_program(const ir::Object& object, const ir::Program& program,

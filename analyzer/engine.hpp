@@ -67,7 +67,23 @@ private:
     };
     void run_sequence(FunctionRun& run, const std::vector<ir::WtoElement>& elements);
     void run_component(FunctionRun& run, const ir::WtoElement& component);
+    // One pass through a loop from `in` at its head; returns the states coming back to the head.
+    StateSet run_pass(FunctionRun& run, const ir::WtoElement& component, const std::vector<bool>& members,
+                      const StateSet& in);
+    // A loop still running after max_unrolled_passes: widening, narrowing, a
+    // silent checking pass with the termination proof, and if all succeed the
+    // reporting pass from the invariant found. false: go on unrolling.
+    bool widen_loop(FunctionRun& run, const ir::WtoElement& component, const std::vector<bool>& members,
+                    const AbstractState& start);
+    struct Termination {
+        bool proven = false;
+        uint64_t iterations = 0;  // at most, from the head state on
+        std::string reason;       // the bounding variable, or why none bounds the loop
+    };
+    // `head` carries ghost tags (Value::origin); `back` the states returning to it.
+    Termination prove_termination(const AbstractState& head, const StateSet& back) const;
     void run_block(FunctionRun& run, ir::BlockId block, AbstractState state);
+    void tag_split_branch(uint32_t pc, BranchStates& out) const;
     void run_blocks(FunctionRun& run, ir::BlockId block, const StateSet& states);
     StateSet incoming(FunctionRun& run, ir::BlockId block, const std::vector<bool>* inside, bool from_inside);
     void add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, const AbstractState& state);
@@ -117,8 +133,26 @@ public:
     std::chrono::steady_clock::time_point started_;
     std::map<uint32_t, AbstractState> invariants_;
     std::vector<std::vector<RegisterSet>> live_in_;
-    // Innermost loop being unrolled: its head pc and iteration count, for messages.
-    std::vector<std::pair<uint32_t, uint64_t>> loops_;
+    // Loops being analysed, innermost last: head pc, passes so far, and why
+    // widening could not finish it (for the message if the budget runs out).
+    struct LoopRun {
+        uint32_t head_pc = 0;
+        uint64_t passes = 0;
+        std::string widening_failure;
+    };
+    std::vector<LoopRun> loops_;
+    // While searching a widened loop's invariant, errors only cut the path:
+    // the pass from the invariant found reports them.
+    bool silent_ = false;
+    uint64_t silent_errors_ = 0;  // errors met while silent
+    // Steps the kernel would spend on iterations of widened loops that we did
+    // not unroll (iterations x steps of one pass), counted against max_steps.
+    uint64_t charged_steps_ = 0;
+    // Widening thresholds: the defaults and the program's comparison constants.
+    domains::Thresholds thresholds_;
+    domains::Thresholds extremes_ = domains::Thresholds::none();
+    // Ghost tags (Value::origin) handed out to loop heads being proven.
+    uint32_t next_origin_ = 1;
 };
 
 }  // namespace bpfvet::analyzer::detail

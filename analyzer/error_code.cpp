@@ -6,7 +6,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-constexpr std::array<ErrorCodeInfo, 23> error_codes{{
+constexpr std::array<ErrorCodeInfo, 24> error_codes{{
     {ErrorCode::UninitializedRegister, "uninitialized-register",
      "a register is read before anything was written to it",
      "assign the register on every path that reaches this instruction"},
@@ -76,6 +76,9 @@ constexpr std::array<ErrorCodeInfo, 23> error_codes{{
     {ErrorCode::InvalidInstruction, "invalid-instruction",
      "an instruction is malformed or not allowed",
      "recompile the program with a supported compiler and target"},
+    {ErrorCode::UnreleasedReference, "unreleased-reference",
+     "a reference taken by the program (a socket lookup, a ring buffer reservation) is still held at exit",
+     "release sockets with bpf_sk_release and submit or discard ring buffer records on every path"},
 }};
 
 }  // namespace

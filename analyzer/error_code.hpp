@@ -33,6 +33,7 @@ enum class ErrorCode {
     InvalidMapReference,
     TailCall,
     InvalidInstruction,
+    UnreleasedReference,
 };
 
 struct ErrorCodeInfo {

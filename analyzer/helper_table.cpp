@@ -38,6 +38,10 @@ constexpr ProgramTypeSet event_output = tracing | tc | lwt | xdp |
             ProgramType::SkMsg, ProgramType::CgroupSock, ProgramType::CgroupSockAddr});
 
 
+// bpf_sk_lookup_* and bpf_sk_release: tc, XDP, sk_skb and cgroup sock_addr.
+constexpr ProgramTypeSet socket_lookups =
+    tc | xdp | set_of({ProgramType::SkSkb, ProgramType::CgroupSockAddr});
+
 constexpr HelperPrototype helpers[] = {
     {1, "bpf_map_lookup_elem", R::MapValueOrNull, {A::MapPointer, A::MapKey}, all_types},
     {2, "bpf_map_update_elem", R::Integer, {A::MapPointer, A::MapKey, A::MapValue, A::Anything}, all_types},
@@ -125,9 +129,18 @@ constexpr HelperPrototype helpers[] = {
     {70, "bpf_sock_hash_update", R::Integer, {A::Context, A::MapPointer, A::MapKey, A::Anything},
      type_bit(ProgramType::SockOps)},
     {80, "bpf_get_current_cgroup_id", R::Integer, {}, tracing | cgroup},
+    // Socket lookups take a reference the program must give back with
+    // bpf_sk_release (the kernel's acquire/release functions).
+    {84, "bpf_sk_lookup_tcp", R::SocketOrNull,
+     {A::Context, A::ReadableMemory, A::Size, A::Anything, A::Anything}, socket_lookups},
+    {85, "bpf_sk_lookup_udp", R::SocketOrNull,
+     {A::Context, A::ReadableMemory, A::Size, A::Anything, A::Anything}, socket_lookups},
+    {86, "bpf_sk_release", R::Integer, {A::SocketReference}, socket_lookups},
     {87, "bpf_map_push_elem", R::Integer, {A::MapPointer, A::MapValue, A::Anything}, all_types},
     {88, "bpf_map_pop_elem", R::Integer, {A::MapPointer, A::MapValueOutput}, all_types},
     {89, "bpf_map_peek_elem", R::Integer, {A::MapPointer, A::MapValueOutput}, all_types},
+    {99, "bpf_skc_lookup_tcp", R::SocketOrNull,
+     {A::Context, A::ReadableMemory, A::Size, A::Anything, A::Anything}, socket_lookups},
     {112, "bpf_probe_read_user", R::Integer, {A::WritableMemory, A::SizeOrZero, A::Anything}, tracing},
     {113, "bpf_probe_read_kernel", R::Integer, {A::WritableMemory, A::SizeOrZero, A::Anything}, all_types},
     {114, "bpf_probe_read_user_str", R::Integer, {A::WritableMemory, A::SizeOrZero, A::Anything}, tracing},

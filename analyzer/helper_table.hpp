@@ -29,6 +29,7 @@ enum class ArgumentKind : uint8_t {
     ConstantSize,      // a known constant (ringbuf reserve)
     RingbufMemory,     // memory returned by bpf_ringbuf_reserve
     Socket,            // a non-null socket pointer
+    SocketReference,   // a non-null socket from bpf_sk_lookup_*, whose reference the call releases
 };
 
 enum class ReturnKind : uint8_t {

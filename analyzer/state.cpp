@@ -1,6 +1,7 @@
 #include "analyzer/state.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -94,6 +95,21 @@ void AbstractState::forget_unused_packet_bases() {
     });
 }
 
+bool AbstractState::holds_reference(uint32_t id) const {
+    return std::any_of(references_.begin(), references_.end(), [&](const Reference& r) { return r.id == id; });
+}
+
+void AbstractState::acquire_reference(Reference reference) {
+    release_reference(reference.id);
+    references_.insert(std::upper_bound(references_.begin(), references_.end(), reference,
+                                        [](const Reference& a, const Reference& b) { return a.id < b.id; }),
+                       reference);
+}
+
+void AbstractState::release_reference(uint32_t id) {
+    std::erase_if(references_, [&](const Reference& r) { return r.id == id; });
+}
+
 void AbstractState::for_each_value(const std::function<void(Value&)>& visit) {
     for (auto& frame : frames_) {
         for (auto& r : frame.registers) visit(r);
@@ -117,16 +133,18 @@ void AbstractState::update_copies(uint32_t id, const std::function<void(Value&)>
 
 namespace {
 
-Frame join_frames(const Frame& a, const Frame& b) {
+using ValueCombiner = std::function<Value(const Value&, const Value&)>;
+
+Frame join_frames(const Frame& a, const Frame& b, const ValueCombiner& combine) {
     Frame out;
     out.function = a.function;
     out.depth = std::max(a.depth, b.depth);
-    for (size_t r = 0; r < a.registers.size(); ++r) out.registers[r] = join_values(a.registers[r], b.registers[r]);
+    for (size_t r = 0; r < a.registers.size(); ++r) out.registers[r] = combine(a.registers[r], b.registers[r]);
     out.initialized = a.initialized & b.initialized;
     for (const auto& spill : a.spills) {
         for (const auto& other : b.spills) {
             if (other.offset != spill.offset || other.width != spill.width) continue;
-            Value joined = join_values(spill.value, other.value);
+            Value joined = combine(spill.value, other.value);
             if (!joined.is_uninitialized()) out.spills.push_back(Spill{spill.offset, spill.width, joined});
         }
     }
@@ -167,6 +185,28 @@ void reconcile_packet_bases(AbstractState& a, AbstractState& b) {
 }  // namespace
 
 AbstractState AbstractState::join(const AbstractState& other) const {
+    return combine(other, join_values, [](const Scalar& a, const Scalar& b) { return a.join(b); });
+}
+
+AbstractState AbstractState::widen(const AbstractState& next, const domains::Thresholds& thresholds) const {
+    return combine(
+        next, [&](const Value& a, const Value& b) { return widen_values(a, b, thresholds); },
+        [&](const Scalar& a, const Scalar& b) { return a.widen(a.join(b), thresholds); });
+}
+
+// The shape is the join's (for a `next` below this state, this state's own);
+// numbers and offsets meet.
+AbstractState AbstractState::narrow(const AbstractState& next) const {
+    if (bottom_ || next.bottom_) return *this;
+    return combine(next, narrow_values, [](const Scalar& a, const Scalar& b) {
+        Scalar met = a.meet(b);
+        return met.is_bottom() ? a : met;
+    });
+}
+
+AbstractState AbstractState::combine(const AbstractState& other,
+                                     const std::function<Value(const Value&, const Value&)>& combine_values,
+                                     const std::function<Scalar(const Scalar&, const Scalar&)>& combine_offsets) const {
     if (bottom_) return other;
     if (other.bottom_) return *this;
     AbstractState a = *this;
@@ -189,14 +229,18 @@ AbstractState AbstractState::join(const AbstractState& other) const {
     }
     AbstractState out;
     out.meta_range_ = std::min(a.meta_range_, b.meta_range_);
+    // A reference held on either path may be held.
+    std::set_union(a.references_.begin(), a.references_.end(), b.references_.begin(), b.references_.end(),
+                   std::back_inserter(out.references_),
+                   [](const Reference& x, const Reference& y) { return x.id < y.id; });
     for (const auto& base : a.packet_bases_) {
         const PacketBase* ob = b.packet_base(base.id);
         if (ob == nullptr) continue;
         out.packet_bases_.push_back(
-            PacketBase{base.id, base.offset.join(ob->offset), std::min(base.range, ob->range)});
+            PacketBase{base.id, combine_offsets(base.offset, ob->offset), std::min(base.range, ob->range)});
     }
     for (size_t f = 0; f < a.frames_.size() && f < b.frames_.size(); ++f)
-        out.frames_.push_back(join_frames(a.frames_[f], b.frames_[f]));
+        out.frames_.push_back(join_frames(a.frames_[f], b.frames_[f], combine_values));
     return out;
 }
 
@@ -205,6 +249,8 @@ bool AbstractState::leq(const AbstractState& other) const {
     if (other.bottom_) return false;
     if (frames_.size() != other.frames_.size()) return false;
     if (meta_range_ < other.meta_range_) return false;
+    for (const auto& reference : references_)
+        if (!other.holds_reference(reference.id)) return false;
     for (const auto& base : other.packet_bases_) {
         const PacketBase* mine = packet_base(base.id);
         if (mine == nullptr || mine->range < base.range || !mine->offset.leq(base.offset)) return false;

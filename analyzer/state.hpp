@@ -42,10 +42,26 @@ struct PacketBase {
     int64_t range = 0;                    // bytes from the base proven inside the packet
 };
 
+// A reference the program holds and must give back before it exits: a socket
+// from bpf_sk_lookup_*, a ring buffer record from bpf_ringbuf_reserve. `id` is
+// the id of the pointer (and of its copies); `pc` the acquiring call.
+struct Reference {
+    uint32_t id = 0;
+    uint32_t pc = 0;
+    friend bool operator==(const Reference&, const Reference&) = default;
+};
+
 class AbstractState {
 public:
     static AbstractState bottom();
     static AbstractState entry(uint32_t function);
+
+    // Refinement (analyzer/refine.hpp): the outcomes of the split branches
+    // (AnalysisOptions::split_branches) on the way here, two bits per branch
+    // (taken, fallthrough). States with different tags are never joined while
+    // room remains, so a correlation decided at a split branch survives merges.
+    // Only precision depends on it, never soundness.
+    uint64_t branch_tags = 0;
 
     [[nodiscard]] bool is_bottom() const { return bottom_; }
     [[nodiscard]] Value& reg(int r) { return frames_.back().registers[size_t(r)]; }
@@ -82,8 +98,18 @@ public:
     // Applies `update` to every value carrying `id` (nonzero).
     void update_copies(uint32_t id, const std::function<void(Value&)>& update);
 
+    // References held: on some path (after a join, held on any of them).
+    [[nodiscard]] const std::vector<Reference>& references() const { return references_; }
+    [[nodiscard]] bool holds_reference(uint32_t id) const;
+    void acquire_reference(Reference reference);
+    void release_reference(uint32_t id);
+
     [[nodiscard]] bool same_packet_ranges(const AbstractState& other) const;
     [[nodiscard]] AbstractState join(const AbstractState& other) const;
+    // At a loop head: this state widened by the next iterate (numbers and
+    // offsets jump to thresholds), and narrowed by a later one below it.
+    [[nodiscard]] AbstractState widen(const AbstractState& next, const domains::Thresholds& thresholds) const;
+    [[nodiscard]] AbstractState narrow(const AbstractState& next) const;
     [[nodiscard]] bool leq(const AbstractState& other) const;
     [[nodiscard]] bool equals(const AbstractState& other) const;
 
@@ -91,9 +117,14 @@ public:
     [[nodiscard]] std::string to_string(const ir::Object* object) const;
 
 private:
+    [[nodiscard]] AbstractState combine(const AbstractState& other,
+                                        const std::function<Value(const Value&, const Value&)>& combine_values,
+                                        const std::function<Scalar(const Scalar&, const Scalar&)>& combine_offsets) const;
+
     bool bottom_ = false;
     std::vector<Frame> frames_;
     std::vector<PacketBase> packet_bases_;  // sorted by id; always holds id 0
+    std::vector<Reference> references_;     // sorted by id
     int64_t meta_range_ = 0;
 };
 

@@ -117,7 +117,10 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
         return;
     }
     if (target.is_scalar() && src.is_scalar()) {
+        const Value before = target;
         target = Value::scalar(domains::apply(*op, target.number, src.number, width));
+        if (*op == BinaryOp::Add || *op == BinaryOp::Sub)
+            step_origin(before, src.number, *op == BinaryOp::Sub, width == OperandWidth::Half, target);
         return;
     }
     if (target.kind == ValueKind::Mixed || src.kind == ValueKind::Mixed) {
@@ -224,10 +227,13 @@ bool Engine::add_to_pointer(uint32_t pc, AbstractState& state, Value& pointer, c
         pointer.region = id;
         pointer.number = Scalar::constant(0);
         pointer.id = 0;
+        pointer.origin = 0;  // measured from a new base: no longer comparable
         return true;
     }
+    const Value before = pointer;
     pointer.number = domains::apply(op, pointer.number, amount, domains::OperandWidth::Full);
     pointer.id = 0;
+    step_origin(before, amount, subtract, false, pointer);
     if (pointer.number.smin() <= -max_variable_offset || pointer.number.smax() >= max_variable_offset) {
         if (pointer.number.smin() <= -max_variable_offset) {
             report(state, ErrorCode::PointerArithmetic, pc,

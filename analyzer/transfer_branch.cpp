@@ -118,6 +118,8 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         }
         equal.reg(pointer_reg) = Value::constant(0);
         equal.update_copies(pointer.id, [](Value& v) { v = Value::constant(0); });
+        // A lookup that found nothing holds no reference.
+        if (pointer.id != 0) equal.release_reference(pointer.id);
         not_equal.reg(pointer_reg).maybe_null = false;
         not_equal.update_copies(pointer.id, [](Value& v) { v.maybe_null = false; });
         return out;

@@ -13,6 +13,7 @@ namespace {
 
 constexpr int max_call_frames = 8;
 constexpr uint64_t max_memory_size = uint64_t(1) << 29;
+constexpr int32_t tail_call_helper = 12;
 
 std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
 
@@ -45,6 +46,15 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         report(state, ErrorCode::UnknownHelper, pc,
                name.empty() ? fmt::format("helper function #{} is unknown", insn.imm)
                             : fmt::format("helper {}#{} has no prototype in this analyzer", name, insn.imm),
+               {});
+        return;
+    }
+    if (helper->id == tail_call_helper && !state.references().empty()) {
+        const Reference& held = state.references().front();
+        report(state, ErrorCode::UnreleasedReference, pc,
+               fmt::format("bpf_tail_call would leak the reference taken at instruction {} (id {}): release it "
+                           "before the tail call",
+                           held.pc, held.id),
                {});
         return;
     }
@@ -137,6 +147,13 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 return;
             }
             // The record is gone after submit or discard.
+            if (arg.id == 0 || !state.holds_reference(arg.id)) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("r{} is a ring buffer record that was already submitted or discarded", reg),
+                       {reg});
+                return;
+            }
+            state.release_reference(arg.id);
             state.update_copies(arg.id, [](Value& v) { v = Value::unknown_scalar(); });
             break;
         case ArgumentKind::Socket:
@@ -144,6 +161,23 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 wrong("a socket pointer tested against null");
                 return;
             }
+            break;
+        case ArgumentKind::SocketReference:
+            if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null) {
+                wrong("a socket from bpf_sk_lookup_* tested against null");
+                return;
+            }
+            if (!state.holds_reference(arg.id)) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("r{} is a socket whose reference is not held here (released already, or "
+                                   "not from an acquiring lookup); {} would release it twice",
+                                   reg, helper_label(*helper)),
+                       {reg});
+                return;
+            }
+            // The socket is gone after the release, in every copy.
+            state.release_reference(arg.id);
+            state.update_copies(arg.id, [](Value& v) { v = Value::unknown_scalar(); });
             break;
         case ArgumentKind::ConstantSize:
             if (!arg.is_scalar() || !arg.number.constant_value()) {
@@ -237,6 +271,23 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
 
     if (helper_changes_packet_data(helper->id)) state.invalidate_packet_pointers();
 
+    // An acquiring call: the new reference is held until released. The same
+    // call again (a loop) while the previous one is still held would lose it.
+    auto acquire = [&](IdTag tag) -> std::optional<uint32_t> {
+        const uint32_t id = (pc << 2 | uint32_t(tag)) + 1;  // as fresh_id gives it
+        if (state.holds_reference(id)) {
+            report(state, ErrorCode::UnreleasedReference, pc,
+                   fmt::format("the reference taken here on an earlier iteration (id {}) is still held when {} runs "
+                               "again",
+                               id, helper_label(*helper)),
+                   {});
+            return std::nullopt;
+        }
+        uint32_t fresh = fresh_id(state, pc, tag);
+        state.acquire_reference(Reference{fresh, pc});
+        return fresh;
+    };
+
     Value result = Value::unknown_scalar();
     switch (helper->returns) {
     case ReturnKind::Integer: break;
@@ -276,6 +327,8 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                                          Scalar::constant(0), true, id);
             result.maps = __builtin_popcountll(inner_mask) > 1 ? inner_mask : 0;
         } else if (*returns == Returns::Sockets) {
+            // The kernel takes a reference on a socket found in a sockmap/sockhash.
+            state.acquire_reference(Reference{id, pc});
             result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, id);
         } else {
             result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), true, id);
@@ -287,14 +340,17 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     }
     case ReturnKind::RingbufMemoryOrNull: {
         uint32_t size = uint32_t(state.reg(2).number.constant_value().value_or(0));
-        result = Value::make_pointer(PointerKind::RingbufMemory, size, Scalar::constant(0), true,
-                                     fresh_id(state, pc, IdTag::Lookup));
+        auto id = acquire(IdTag::Lookup);
+        if (!id) return;
+        result = Value::make_pointer(PointerKind::RingbufMemory, size, Scalar::constant(0), true, *id);
         break;
     }
-    case ReturnKind::SocketOrNull:
-        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
-                                     fresh_id(state, pc, IdTag::Socket));
+    case ReturnKind::SocketOrNull: {
+        auto id = acquire(IdTag::Socket);
+        if (!id) return;
+        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, *id);
         break;
+    }
     }
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;

@@ -146,6 +146,12 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
                                           : size == 2 ? domains::UnaryOp::ZeroExtend16 : domains::UnaryOp::ZeroExtend32;
                 Spill spill{int16_t(lo), uint8_t(size),
                             Value::scalar(domains::apply(narrow, stored->number, domains::OperandWidth::Full))};
+                // A number that fits the slot is stored unchanged: it keeps its loop ghost.
+                if (stored->number.umax() >> (8 * size) == 0) {
+                    spill.value.origin = stored->origin;
+                    spill.value.step_min = stored->step_min;
+                    spill.value.step_max = stored->step_max;
+                }
                 frame.spills.insert(std::upper_bound(frame.spills.begin(), frame.spills.end(), spill,
                                                      [](const Spill& a, const Spill& b) { return a.offset < b.offset; }),
                                     spill);

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+#include <utility>
+
 namespace bpfvet::analyzer {
 
 std::vector<uint32_t> maps_of(const Value& pointer) {
@@ -37,7 +40,9 @@ bool can_be_null(PointerKind kind) {
            kind == PointerKind::Socket;
 }
 
-Value join_values(const Value& a, const Value& b) {
+namespace {
+
+Value join_shapes(const Value& a, const Value& b) {
     if (a.is_uninitialized() || b.is_uninitialized()) return Value::uninitialized();
     if (a.kind == ValueKind::Mixed || b.kind == ValueKind::Mixed) return Value::mixed();
     if (a.is_scalar() && b.is_scalar()) {
@@ -72,6 +77,88 @@ Value join_values(const Value& a, const Value& b) {
         return v;
     }
     return Value::mixed();
+}
+
+// The ghost survives a join when both sides follow the same origin.
+void join_origin(const Value& a, const Value& b, Value& out) {
+    if (a.origin != 0 && a.origin == b.origin && out.kind == a.kind) {
+        out.origin = a.origin;
+        out.step_min = std::min(a.step_min, b.step_min);
+        out.step_max = std::max(a.step_max, b.step_max);
+    } else {
+        out.origin = 0;
+        out.step_min = out.step_max = 0;
+    }
+}
+
+bool same_pointer_target(const Value& a, const Value& b) {
+    return a.is_pointer() && b.is_pointer() && a.pointer == b.pointer && a.region == b.region && a.maps == b.maps;
+}
+
+}  // namespace
+
+Value join_values(const Value& a, const Value& b) {
+    Value out = join_shapes(a, b);
+    join_origin(a, b, out);
+    return out;
+}
+
+// Example (thresholds 0, 64, 100, 128, ...): a = [0, 1], next = [0, 2] gives
+// [0, 64]; then [0, 64] and [0, 65] give [0, 100].
+Value widen_values(const Value& a, const Value& next, const domains::Thresholds& thresholds) {
+    Value out = join_values(a, next);
+    if ((out.is_scalar() && a.is_scalar()) || (out.is_pointer() && same_pointer_target(a, out))) {
+        Scalar widened = a.number.widen(out.number, thresholds);
+        // The tnum's join loses one bit per round at worst (64 rounds): once it
+        // changes, give up its bits; the intervals keep the bounds.
+        if (!out.number.tnum().leq(a.number.tnum()))
+            widened = Scalar::from_components_unreduced(Scalar::TnumType::top(), widened.unsigned_interval(),
+                                                        widened.signed_interval(), widened.unsigned_half(),
+                                                        widened.signed_half());
+        out.number = widened;
+    }
+    // A step that still changes would grow forever: stop following it.
+    if (out.origin != 0 && (a.step_min != next.step_min || a.step_max != next.step_max)) {
+        out.origin = 0;
+        out.step_min = out.step_max = 0;
+    }
+    return out;
+}
+
+Value narrow_values(const Value& a, const Value& next) {
+    const bool comparable = (a.is_scalar() && next.is_scalar()) || same_pointer_target(a, next);
+    if (!comparable) return a;
+    Scalar met = a.number.meet(next.number);
+    if (met.is_bottom()) return a;
+    Value out = a;
+    out.number = met;
+    if (a.is_pointer()) out.maybe_null = a.maybe_null && next.maybe_null;
+    return out;
+}
+
+// Example: r1 tagged 7 with step 0 and range [0, 99]; `r1 += 1` gives [1, 100]
+// tagged 7 with step 1. With range [0, 2^64 - 1] the addition may wrap: untagged.
+void step_origin(const Value& value, const Scalar& amount, bool subtract, bool half, Value& result) {
+    result.origin = 0;
+    result.step_min = result.step_max = 0;
+    if (value.origin == 0 || value.kind != result.kind) return;
+    constexpr int64_t largest_step = int64_t(1) << 40;
+    int64_t lo = amount.smin(), hi = amount.smax();
+    if (lo < -largest_step || hi > largest_step || (lo <= 0 && hi >= 0)) return;  // must move one way
+    if (subtract) std::tie(lo, hi) = std::pair(-hi, -lo);
+    if (value.is_pointer()) {
+        // Offsets stay far from the signed extremes (the kernel bounds them by 2^29).
+        constexpr int64_t far = int64_t(1) << 62;
+        if (half || value.number.smax() > far || value.number.smin() < -far) return;
+    } else {
+        const uint64_t limit = half ? 0xffffffffULL : ~uint64_t(0);
+        if (value.number.umax() > limit) return;
+        if (hi > 0 && value.number.umax() > limit - uint64_t(hi)) return;   // could carry out
+        if (lo < 0 && value.number.umin() < uint64_t(-lo)) return;          // could borrow
+    }
+    result.origin = value.origin;
+    result.step_min = value.step_min + lo;
+    result.step_max = value.step_max + hi;
 }
 
 bool value_leq(const Value& a, const Value& b) {

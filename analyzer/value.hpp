@@ -52,6 +52,15 @@ struct Value {
     // region being the lowest. 0 when there is just `region`.
     uint64_t maps = 0;
     Scalar number = Scalar::top();  // the scalar's value, or the pointer's offset
+    // Ghost for the termination proof of a widened loop (fixpoint.cpp): when
+    // `origin` is nonzero, this number (or offset) equals the value tagged
+    // `origin` at the loop head plus a step in [step_min, step_max], every
+    // addition on the way made without wrapping around. `i += 1` on a value
+    // tagged with step 0 gives step 1; anything but constant additions drops
+    // the tag. It never influences a verdict except that proof.
+    uint32_t origin = 0;
+    int64_t step_min = 0;
+    int64_t step_max = 0;
 
     static Value uninitialized() { return Value{}; }
     static Value mixed() { return Value{ValueKind::Mixed}; }
@@ -94,6 +103,17 @@ struct Value {
 // are reconciled by the caller (AbstractState::join) before values are joined.
 [[nodiscard]] Value join_values(const Value& a, const Value& b);
 [[nodiscard]] bool value_leq(const Value& a, const Value& b);
+// `a` widened by `next` (a loop head's next iterate): like join_values, with
+// numbers and offsets widened to the thresholds so that iteration stops.
+[[nodiscard]] Value widen_values(const Value& a, const Value& next, const domains::Thresholds& thresholds);
+// `a` narrowed by `next` (a new iterate below it): numbers and offsets of the
+// same kind of value meet; otherwise `a` stays.
+[[nodiscard]] Value narrow_values(const Value& a, const Value& next);
+// Follows `value` + `amount` (or - `amount`) in the ghost (see Value::origin):
+// `value` is the operand before the operation, `result` the value after it,
+// computed at 64 bits (`half` false) or on the low 32 bits. Drops the tag
+// unless no member can wrap around.
+void step_origin(const Value& value, const Scalar& amount, bool subtract, bool half, Value& result);
 [[nodiscard]] std::string_view pointer_kind_name(PointerKind kind);
 // In plain words, e.g. "pointer to map value of 'counters' (or null), offset 0".
 [[nodiscard]] std::string describe_value(const Value& value, const ir::Object* object);
