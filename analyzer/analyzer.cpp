@@ -1,6 +1,7 @@
 #include "analyzer/analyzer.hpp"
 
 #include "analyzer/engine.hpp"
+#include "analyzer/refine.hpp"
 #include "ir/disassembler.hpp"
 #include "ir/helper_names.hpp"
 
@@ -223,7 +224,10 @@ AnalysisResult analyze_program(const ir::Object& object, const ir::Program& prog
         return result;
     }
     detail::Engine engine(object, program, *cfg, options, type);
-    return engine.run();
+    AnalysisResult result = engine.run();
+    if (options.refine == Refinement::Z3 && !result.accepted)
+        return refine_alarms(object, program, options, std::move(result));
+    return result;
 }
 
 }  // namespace bpfvet::analyzer

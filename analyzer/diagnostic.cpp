@@ -5,6 +5,48 @@
 
 namespace bpfvet::analyzer {
 
+std::string_view alarm_status_name(AlarmStatus status) {
+    switch (status) {
+    case AlarmStatus::None: return "none";
+    case AlarmStatus::Confirmed: return "confirmed";
+    case AlarmStatus::Discharged: return "discharged";
+    case AlarmStatus::Undecided: return "undecided";
+    }
+    return "none";
+}
+
+namespace {
+
+std::string hex_bytes(const std::vector<uint8_t>& bytes) {
+    std::string out;
+    for (uint8_t b : bytes) out += fmt::format("{:02x}", b);
+    return out;
+}
+
+std::string counterexample_text(const Counterexample& input) {
+    std::string out;
+    if (!input.packet.empty() || !input.context.empty())
+        out += fmt::format("  input packet ({} bytes): {}\n", input.packet.size(), hex_bytes(input.packet));
+    if (!input.context.empty()) out += fmt::format("  input context: {}\n", hex_bytes(input.context));
+    for (const auto& call : input.calls) {
+        out += fmt::format("  call at {} (helper {}) returns {:#x}", call.pc, call.helper, call.result);
+        if (!call.value.empty()) out += fmt::format(", value bytes {}", hex_bytes(call.value));
+        out += "\n";
+    }
+    if (!input.path_lines.empty()) {
+        out += "  path:\n";
+        for (const auto& line : input.path_lines) out += fmt::format("    {}\n", line);
+    } else if (!input.path.empty()) {
+        out += "  path (instructions):";
+        for (uint32_t pc : input.path) out += fmt::format(" {}", pc);
+        out += "\n";
+    }
+    if (!input.replayed_fault.empty()) out += fmt::format("  replayed: {}\n", input.replayed_fault);
+    return out;
+}
+
+}  // namespace
+
 std::string Diagnostic::to_text() const {
     std::string out = fmt::format("error[{}] at instruction {}: {}\n", code_name(), pc, instruction);
     out += fmt::format("  {}\n", message);
@@ -14,6 +56,12 @@ std::string Diagnostic::to_text() const {
         out += "\n";
     }
     for (const auto& r : registers) out += fmt::format("  {}\n", r);
+    if (status != AlarmStatus::None) {
+        out += fmt::format("  status: {}", alarm_status_name(status));
+        if (!status_reason.empty()) out += fmt::format(" ({})", status_reason);
+        out += "\n";
+        if (counterexample) out += counterexample_text(*counterexample);
+    }
     out += fmt::format("  hint: {}\n", error_code_info(code).fix_hint);
     return out;
 }
@@ -31,6 +79,24 @@ nlohmann::json Diagnostic::to_json() const {
         if (!location->text.empty()) j["source"] = location->text;
     }
     j["registers"] = registers;
+    if (status != AlarmStatus::None) {
+        j["status"] = std::string(alarm_status_name(status));
+        if (!status_reason.empty()) j["status_reason"] = status_reason;
+    }
+    if (counterexample) {
+        nlohmann::json calls = nlohmann::json::array();
+        for (const auto& call : counterexample->calls) {
+            nlohmann::json c = {{"pc", call.pc}, {"helper", call.helper}, {"result", call.result}};
+            if (!call.value.empty()) c["value"] = hex_bytes(call.value);
+            calls.push_back(std::move(c));
+        }
+        j["counterexample"] = {{"packet", hex_bytes(counterexample->packet)},
+                               {"context", hex_bytes(counterexample->context)},
+                               {"calls", calls},
+                               {"path", counterexample->path},
+                               {"path_lines", counterexample->path_lines}};
+        if (!counterexample->replayed_fault.empty()) j["counterexample"]["fault"] = counterexample->replayed_fault;
+    }
     return j;
 }
 

@@ -88,6 +88,9 @@ struct RunContext {
     uint64_t stop_value = 0;
     CallbackInvoker invoke_callback = nullptr;
     void* engine_state = nullptr;             // the engine's own (e.g. the interpreter's stack)
+    // The host's own state for helpers it substitutes (e.g. the replay of a
+    // counterexample forcing helper results, tools/counterexample_replay.cpp).
+    void* host_state = nullptr;
     // The socket a sock_ops program acts on: options set by bpf_setsockopt,
     // read back by bpf_getsockopt. Kept across runs, as a socket keeps them.
     std::map<std::pair<int32_t, int32_t>, std::vector<uint8_t>> socket_options;

@@ -1,13 +1,20 @@
 // `bpfvet check FILE`: runs the analyzer on each selected program and says
 // whether the kernel's safety rules hold. Exit 0 when every program is
-// accepted, 1 when any is rejected, 2 on bad input.
+// accepted, 1 when any is rejected, 2 on bad input. With --kernel the running
+// kernel's verdict is shown beside ours (the exit code stays ours); the CI
+// formats (sarif, github, junit) are written by tools/check_report.cpp.
 #include "analyzer/analyzer.hpp"
 #include "ir/disassembler.hpp"
+#include "runtime/kernel_loader.hpp"
+#include "tools/check_report.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
+#include "tools/counterexample_replay.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <filesystem>
 
 namespace bpfvet::tools {
 namespace {
@@ -18,9 +25,13 @@ struct CheckOptions {
     std::string format = "text";
     bool print_invariants = false;
     bool unprivileged = false;
+    bool kernel = false;  // also load into the running kernel
+    std::string source_root;  // sarif/github paths relative to this (default: the working directory)
     uint64_t max_steps = 1'000'000;
     double max_seconds = 10.0;
     size_t max_disjuncts = 32;
+    std::string refine = "none";  // "z3": refine alarms with path formulas (analyzer/refine.hpp)
+    unsigned z3_timeout_ms = 2000;
 };
 
 int run_check(const CheckOptions& options) {
@@ -35,12 +46,21 @@ int run_check(const CheckOptions& options) {
     analysis.max_steps = options.max_steps;
     analysis.max_seconds = options.max_seconds;
     analysis.max_disjuncts = options.max_disjuncts;
+    analysis.refine = options.refine == "z3" ? analyzer::Refinement::Z3 : analyzer::Refinement::None;
+    analysis.z3_timeout_ms = options.z3_timeout_ms;
 
     bool all_accepted = true;
     nlohmann::json json_programs = nlohmann::json::array();
+    std::vector<ProgramReport> reports;
+    reports.reserve(programs->size());
     for (const ir::Program* program : *programs) {
-        analyzer::AnalysisResult result = analyzer::analyze_program(*object, *program, analysis);
+        ProgramReport& report = reports.emplace_back(
+            ProgramReport{object->path, program, analyzer::analyze_program(*object, *program, analysis), std::nullopt});
+        if (analysis.refine == analyzer::Refinement::Z3)
+            confirm_counterexamples(*object, size_t(program - object->programs.data()), report.analysis);
+        const analyzer::AnalysisResult& result = report.analysis;
         all_accepted = all_accepted && result.accepted;
+        if (options.kernel) report.kernel = runtime::kernel::load_in_kernel(*object, *program, result.type);
         if (options.format == "json") {
             nlohmann::json errors = nlohmann::json::array();
             for (const auto& e : result.errors) errors.push_back(e.to_json());
@@ -57,9 +77,17 @@ int run_check(const CheckOptions& options) {
                 for (const auto& [pc, text] : result.invariants) invariants[std::to_string(pc)] = text;
                 item["invariants"] = invariants;
             }
+            if (report.kernel) item["kernel"] = kernel_json(report);
+            if (analysis.refine == analyzer::Refinement::Z3) {
+                nlohmann::json discharged = nlohmann::json::array();
+                for (const auto& e : result.discharged) discharged.push_back(e.to_json());
+                item["discharged"] = discharged;
+                item["refine_seconds"] = result.refine_seconds;
+            }
             json_programs.push_back(std::move(item));
             continue;
         }
+        if (options.format != "text") continue;  // the CI formats are written at the end
         fmt::print("{} {}/{} ({}, {} instructions): {} ({} steps, {:.3f} s)\n", object->path, program->section,
                    program->name, ir::program_type_name(result.type), program->instructions.size(),
                    result.accepted ? "accept" : "reject", result.steps, result.seconds);
@@ -74,7 +102,15 @@ int run_check(const CheckOptions& options) {
             }
         }
         for (const auto& error : result.errors) fmt::print("{}", error.to_text());
+        for (const auto& alarm : result.discharged) fmt::print("discharged {}", alarm.to_text());
+        if (report.kernel) fmt::print("{}", kernel_text(report));
     }
+    std::error_code ignored;
+    const std::string source_root = std::filesystem::weakly_canonical(
+        options.source_root.empty() ? std::filesystem::current_path(ignored) : std::filesystem::path(options.source_root), ignored);
+    if (options.format == "sarif") fmt::print("{}\n", sarif_report(reports, source_root).dump(2));
+    if (options.format == "github") fmt::print("{}", github_report(reports, source_root));
+    if (options.format == "junit") fmt::print("{}", junit_report(reports));
     if (options.format == "json") {
         nlohmann::json out = {{"file", object->path}, {"programs", json_programs}};
         fmt::print("{}\n", out.dump(2));
@@ -89,12 +125,26 @@ void register_check_command(CLI::App& app, CommandAction& action) {
     auto* command = app.add_subcommand("check", "Decide whether the kernel's safety rules hold for each program");
     command->add_option("file", options->file, "eBPF ELF object")->required();
     add_selection_options(*command, options->selection, true);
-    command->add_option("--format,-f", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    command->add_option("--format,-f", options->format,
+                        "Output format: text, json, sarif (SARIF 2.1.0 for code scanning), github (workflow "
+                        "annotations), junit (one test case per program)")
+        ->check(CLI::IsMember({"text", "json", "sarif", "github", "junit"}));
+    command->add_flag("--kernel", options->kernel,
+                      "Also load each program into the running kernel (needs root) and show its verdict and log "
+                      "beside ours; the exit code stays bpfvet's");
+    command->add_option("--source-root", options->source_root,
+                        "For sarif and github: write source paths below this directory relative to it "
+                        "(default: the working directory, i.e. the repository root in CI)");
     command->add_flag("--print-invariants", options->print_invariants, "Print the abstract state before each instruction");
     command->add_flag("--unprivileged", options->unprivileged,
                       "Apply the stricter rules of an unprivileged loader (no pointer leaks or comparisons)");
     command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)");
     command->add_option("--max-seconds", options->max_seconds, "Time budget per program in seconds (default 10)");
+    command->add_option("--refine", options->refine,
+                        "Refine alarms: z3 asks Z3 whether an execution reaches each failing check, then discharges "
+                        "it (re-analysis split at the branches Z3 blames) or replays the input that breaks it")
+        ->check(CLI::IsMember({"none", "z3"}));
+    command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query with --refine z3 (default 2000)");
     command->add_option("--max-disjuncts", options->max_disjuncts,
                         "States kept apart per program point before they are joined (default 32)");
     command->callback([options, &action] { action = [options] { return run_check(*options); }; });

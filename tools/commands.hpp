@@ -16,6 +16,7 @@ void register_sections_command(CLI::App& app, CommandAction& action);
 void register_disasm_command(CLI::App& app, CommandAction& action);
 void register_cfg_command(CLI::App& app, CommandAction& action);
 void register_check_command(CLI::App& app, CommandAction& action);
+void register_explain_command(CLI::App& app, CommandAction& action);
 void register_run_command(CLI::App& app, CommandAction& action);
 void register_compile_command(CLI::App& app, CommandAction& action);
 void register_corpus_command(CLI::App& app, CommandAction& action);

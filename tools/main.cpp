@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     bpfvet::tools::register_disasm_command(app, action);
     bpfvet::tools::register_cfg_command(app, action);
     bpfvet::tools::register_check_command(app, action);
+    bpfvet::tools::register_explain_command(app, action);
     bpfvet::tools::register_run_command(app, action);
     bpfvet::tools::register_compile_command(app, action);
     bpfvet::tools::register_corpus_command(app, action);

@@ -1,0 +1,102 @@
+#include "analyzer/refine.hpp"
+
+#include "analyzer/z3_paths.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+namespace bpfvet::analyzer {
+namespace {
+
+constexpr int MaxRounds = 4;
+constexpr size_t MaxSplitBranches = 32;  // two tag bits each in a 64-bit word
+
+std::string list_of(const std::vector<uint32_t>& pcs) {
+    std::string out;
+    for (uint32_t pc : pcs) out += fmt::format("{}{}", out.empty() ? "" : ", ", pc);
+    return out;
+}
+
+bool same_alarm(const Diagnostic& a, const Diagnostic& b) { return a.pc == b.pc && a.code == b.code; }
+
+}  // namespace
+
+AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& program, const AnalysisOptions& options,
+                             AnalysisResult plain) {
+    const auto started = std::chrono::steady_clock::now();
+    PathSearchLimits limits;
+    limits.timeout_ms = options.z3_timeout_ms;
+    limits.max_seconds = std::max(1.0, options.max_seconds);
+
+    AnalysisOptions rerun = options;
+    rerun.refine = Refinement::None;
+    std::vector<uint32_t> splits = options.split_branches;
+    AnalysisResult current = std::move(plain);
+    // Alarms Z3 found unreachable, by (pc, code), with the search that said so.
+    std::vector<std::pair<Diagnostic, PathSearch>> unreachable;
+    std::map<std::pair<uint32_t, ErrorCode>, PathSearch> searched;
+
+    for (int round = 0; round < MaxRounds && !current.accepted; ++round) {
+        std::vector<uint32_t> new_splits;
+        for (Diagnostic& error : current.errors) {
+            auto key = std::make_pair(error.pc, error.code);
+            auto known = searched.find(key);
+            if (known == searched.end())
+                known = searched.emplace(key, search_alarm_paths(object, program, current.type, error, limits)).first;
+            const PathSearch& search = known->second;
+            if (search.verdict == PathVerdict::Reachable) continue;
+            for (uint32_t pc : search.blamed_branches)
+                if (std::find(splits.begin(), splits.end(), pc) == splits.end() &&
+                    std::find(new_splits.begin(), new_splits.end(), pc) == new_splits.end())
+                    new_splits.push_back(pc);
+            if (search.verdict == PathVerdict::Unreachable &&
+                std::none_of(unreachable.begin(), unreachable.end(),
+                             [&](const auto& entry) { return same_alarm(entry.first, error); }))
+                unreachable.emplace_back(error, search);
+        }
+        if (new_splits.empty() || splits.size() >= MaxSplitBranches) break;
+        for (uint32_t pc : new_splits)
+            if (splits.size() < MaxSplitBranches) splits.push_back(pc);
+        rerun.split_branches = splits;
+        current = analyze_program(object, program, rerun);
+    }
+
+    // Label what is left; what the last abstract run no longer reports was discharged.
+    for (Diagnostic& error : current.errors) {
+        auto known = searched.find({error.pc, error.code});
+        if (known == searched.end())
+            known = searched.emplace(std::make_pair(error.pc, error.code),
+                                     search_alarm_paths(object, program, current.type, error, limits)).first;
+        const PathSearch& search = known->second;
+        error.status = AlarmStatus::Undecided;
+        if (search.verdict == PathVerdict::Reachable) {
+            error.counterexample = search.counterexample;
+            error.status_reason = "Z3 found an input that reaches the failing check; not yet replayed";
+        } else if (search.verdict == PathVerdict::Unreachable) {
+            error.status_reason = fmt::format(
+                "Z3 finds the check unsatisfiable on all {} paths, but the abstract re-run split at [{}] still "
+                "reports it",
+                search.paths, list_of(splits));
+        } else {
+            error.status_reason = search.reason;
+        }
+    }
+    for (auto& [error, search] : unreachable) {
+        if (std::any_of(current.errors.begin(), current.errors.end(),
+                        [&](const Diagnostic& left) { return same_alarm(left, error); }))
+            continue;
+        error.status = AlarmStatus::Discharged;
+        error.status_reason = fmt::format(
+            "unsatisfiable on all {} paths; the abstract analysis split at branches [{}] no longer reports it",
+            search.paths, list_of(splits));
+        current.discharged.push_back(std::move(error));
+    }
+    current.refine_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return current;
+}
+
+}  // namespace bpfvet::analyzer
