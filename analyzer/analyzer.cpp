@@ -223,8 +223,13 @@ AnalysisResult analyze_program(const ir::Object& object, const ir::Program& prog
         result.errors.push_back(std::move(d));
         return result;
     }
-    detail::Engine engine(object, program, *cfg, options, type);
+    // Facts are read from the per-pc states, which the engine records for invariants.
+    AnalysisOptions effective = options;
+    effective.record_invariants = options.record_invariants || options.record_facts;
+    detail::Engine engine(object, program, *cfg, effective, type);
     AnalysisResult result = engine.run();
+    if (options.record_facts && result.accepted) result.facts = collect_facts(engine, program);
+    if (!options.record_invariants) result.invariants.clear();
     if (options.refine == Refinement::Z3 && !result.accepted)
         return refine_alarms(object, program, options, std::move(result));
     return result;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "analyzer/diagnostic.hpp"
+#include "analyzer/facts.hpp"
 #include "ir/program.hpp"
 
 #include <cstdint>
@@ -24,6 +25,8 @@ struct AnalysisOptions {
     uint64_t max_steps = 1'000'000;  // abstract instruction steps, like the kernel's limit
     double max_seconds = 10.0;
     bool record_invariants = false;
+    // Structured per-instruction facts for the JIT (analyzer/facts.hpp); kept only when accepted.
+    bool record_facts = false;
     size_t max_errors = 16;
     // States kept apart per program point before joining (1: plain joins).
     size_t max_disjuncts = 32;
@@ -51,6 +54,8 @@ struct AnalysisResult {
     // With refinement: alarms of the plain analysis proven false (status Discharged).
     std::vector<Diagnostic> discharged;
     double refine_seconds = 0;  // time the refinement added
+    // With record_facts, for an accepted program: what holds before each instruction.
+    ProgramFacts facts;
 };
 
 [[nodiscard]] AnalysisResult analyze_program(const ir::Object& object, const ir::Program& program,

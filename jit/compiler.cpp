@@ -195,7 +195,8 @@ std::expected<std::unique_ptr<JitCompiler>, std::string> JitCompiler::create(Jit
     return compiler;
 }
 
-std::expected<EntryFunction, std::string> JitCompiler::compile(const runtime::LoadedProgram& program) {
+std::expected<EntryFunction, std::string> JitCompiler::compile(const runtime::LoadedProgram& program,
+                                                               const ProgramFacts* facts) {
     std::lock_guard guard(lock_);
     if (auto found = cache_.find(&program); found != cache_.end()) {
         // The same object at the same address with the same code and links: reuse.
@@ -208,6 +209,7 @@ std::expected<EntryFunction, std::string> JitCompiler::compile(const runtime::Lo
     auto context = std::make_unique<llvm::LLVMContext>();
     LoweringOptions lowering;
     lowering.entry_name = fmt::format("bpfvet_entry_{}", compiles_);
+    lowering.facts = facts;
     auto module = lower_program(program, *context, lowering);
     if (!module) return std::unexpected(module.error());
     (*module)->setDataLayout(jit_->getDataLayout());

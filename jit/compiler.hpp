@@ -48,8 +48,11 @@ public:
     JitCompiler(const JitCompiler&) = delete;
     JitCompiler& operator=(const JitCompiler&) = delete;
 
-    // The native entry of `program`, compiled on first use. Thread-safe.
-    [[nodiscard]] std::expected<EntryFunction, std::string> compile(const runtime::LoadedProgram& program);
+    // The native entry of `program`, compiled on first use (with `facts`, the
+    // analyzer's proven facts of an accepted analysis, when given; a program
+    // already compiled keeps its code). Thread-safe.
+    [[nodiscard]] std::expected<EntryFunction, std::string> compile(const runtime::LoadedProgram& program,
+                                                                    const ProgramFacts* facts = nullptr);
     // Statistics of the compile of `program` (zeros if it was not compiled here).
     [[nodiscard]] CompileStatistics statistics(const runtime::LoadedProgram& program) const;
     [[nodiscard]] size_t compiles() const;  // how many programs were actually compiled

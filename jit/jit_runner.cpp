@@ -1,5 +1,7 @@
 #include "jit/jit_runner.hpp"
 
+#include <fmt/format.h>
+
 namespace bpfvet::jit {
 namespace {
 
@@ -13,79 +15,78 @@ runtime::Fault setup_fault(const runtime::LoadedProgram& program, std::string me
 
 }  // namespace
 
-JitRunner::JitRunner(runtime::LoadedObject& object, const runtime::LoadedProgram& program, JitCompiler& compiler,
-                     unsigned cpu)
-    : object_(object), program_(program), compiler_(compiler) {
-    // As runtime::Runner does, so that both engines see the same world.
-    context_.environment = &object.environment();
-    context_.trace = &object.trace();
-    context_.programs = &object.programs();
-    context_.maps = object.maps();
-    context_.cpu = cpu;
-    random_state_ = object.environment().random_seed ^ (uint64_t(cpu + 1) * 0x9e3779b97f4a7c15ULL);
-    state_.compiler = &compiler;
-}
-
-std::expected<void, std::string> JitRunner::set_input(runtime::RunInput input) {
-    auto created = runtime::ProgramInput::create(runtime::context_kind_for(program_.type), std::move(input));
-    if (!created) return std::unexpected(created.error());
-    input_ = std::move(*created);
-    prepared_ = false;
-    return {};
-}
-
-std::expected<void, std::string> JitRunner::prepare() {
-    if (entry_) return {};
-    auto entry = compiler_.compile(program_);
+std::expected<void, std::string> JitEngine::prepare(const runtime::LoadedProgram& program) {
+    if (last_program_ == &program) return {};
+    auto found = facts_.find(&program);
+    auto entry = compiler_.compile(program, found == facts_.end() ? nullptr : &found->second);
     if (!entry) return std::unexpected(entry.error());
-    entry_ = *entry;
+    last_program_ = &program;
+    last_entry_ = *entry;
     return {};
 }
 
-std::expected<runtime::ExecutionResult, runtime::Fault> JitRunner::run_fast(bool restore_input) {
-    if (auto compiled = prepare(); !compiled) return std::unexpected(setup_fault(program_, "JIT: " + compiled.error()));
-    if (!input_)
-        if (auto made = set_input({}); !made) return std::unexpected(setup_fault(program_, made.error()));
-    if (restore_input || !prepared_) {
-        arguments_ = input_->prepare(context_);
-        prepared_ = true;
-    }
-    context_.maps = object_.maps();
-    context_.reservations.clear();
-    context_.redirect.reset();
-    context_.tail_calls = 0;
-    context_.random_state = random_state_;
-    context_.checked = false;
-    context_.control = runtime::Control::Continue;
-    context_.fault.reset();
-    context_.engine_state = &state_;
-    context_.invoke_callback = &invoke_jit_callback;
+std::expected<runtime::ExecutionResult, runtime::Fault>
+JitEngine::execute(const runtime::LoadedProgram& program, runtime::RunContext& context,
+                   const std::array<uint64_t, 2>& arguments, const runtime::InterpreterOptions& options) {
+    (void)options;  // native code has no checked mode and no budget
+    if (last_program_ != &program)
+        if (auto prepared = prepare(program); !prepared) return std::unexpected(setup_fault(program, "JIT: " + prepared.error()));
+    context.checked = false;
+    context.control = runtime::Control::Continue;
+    if (context.fault) context.fault.reset();
+    context.engine_state = &state_;
+    context.invoke_callback = &invoke_jit_callback;
 
-    uint64_t r0 = entry_(arguments_[0], arguments_[1], &context_);
+    uint64_t r0 = last_entry_(arguments[0], arguments[1], &context);
 
-    context_.engine_state = nullptr;
-    random_state_ = context_.random_state;
-    for (const auto& [address, size] : context_.reservations)
-        runtime::RingBuffer::commit_record(reinterpret_cast<void*>(address), true);
-    if (context_.fault) {
-        runtime::Fault fault = std::move(*context_.fault);
-        context_.fault.reset();
-        if (fault.section.empty()) fault.section = program_.section;
+    context.engine_state = nullptr;
+    if (context.fault) [[unlikely]] {
+        runtime::Fault fault = std::move(*context.fault);
+        context.fault.reset();
+        if (fault.section.empty()) fault.section = program.section;
         return std::unexpected(std::move(fault));
     }
-    if (context_.control == runtime::Control::Stop) r0 = context_.stop_value;
-    context_.control = runtime::Control::Continue;
+    if (context.control == runtime::Control::Stop) r0 = context.stop_value;
+    context.control = runtime::Control::Continue;
     return runtime::ExecutionResult{r0, 0};
 }
 
-runtime::RunOutcome JitRunner::run(bool restore_input) {
-    runtime::RunOutcome outcome{run_fast(restore_input), {}, {}, {}};
-    if (input_) {
-        outcome.packet = input_->packet_after(context_);
-        outcome.memory = input_->memory_after();
+std::expected<ProgramFacts, std::string> verify_for_jit(const runtime::LoadedObject& object,
+                                                        const runtime::LoadedProgram& program,
+                                                        analyzer::AnalysisOptions options) {
+    const auto& programs = object.object().programs;
+    if (program.id >= programs.size() || programs[program.id].instructions != program.instructions)
+        return std::unexpected(fmt::format("section {}: the program is not the object's program {}", program.section,
+                                           program.id));
+    options.record_facts = true;
+    auto result = analyzer::analyze_program(object.object(), programs[program.id], options);
+    if (!result.accepted) {
+        std::string message = fmt::format("section {}: rejected by the verifier", program.section);
+        for (const auto& error : result.errors) message += "\n" + error.to_text();
+        return std::unexpected(message);
     }
-    outcome.redirect = context_.redirect;
-    return outcome;
+    return std::move(result.facts);
+}
+
+JitRunner::JitRunner(runtime::LoadedObject& object, const runtime::LoadedProgram& program, JitCompiler& compiler,
+                     unsigned cpu, const ProgramFacts* facts)
+    : engine_(std::make_unique<JitEngine>(compiler)),
+      runner_(std::make_unique<runtime::Runner>(object, program, cpu, engine_.get())) {
+    if (facts) engine_->set_facts(program, *facts);
+}
+
+std::expected<runtime::ExecutionResult, runtime::Fault> JitRunner::run_fast(bool restore_input) {
+    runtime::RunOptions options;
+    options.checked = false;
+    options.restore_input = restore_input;
+    return runner_->run_fast(options);
+}
+
+runtime::RunOutcome JitRunner::run(bool restore_input) {
+    runtime::RunOptions options;
+    options.checked = false;
+    options.restore_input = restore_input;
+    return runner_->run(options);
 }
 
 }  // namespace bpfvet::jit

@@ -1,45 +1,75 @@
-// Runs a program's JIT-compiled code the way runtime::Runner runs the
-// interpreter: same context and packet set-up (ProgramInput), same per-CPU
-// random stream, same outcome type. The JIT trusts the verifier: there is no
-// checked mode and no instruction budget (ExecutionResult::instructions is 0).
+// The JIT as an execution engine of the runtime (runtime::ExecutionEngine),
+// and JitRunner, a runtime::Runner that runs on it: same context and packet
+// set-up (ProgramInput), same per-CPU random stream, same outcome type as an
+// interpreter run. The JIT trusts the verifier: there is no checked mode and
+// no instruction budget (ExecutionResult::instructions is 0), so it runs only
+// programs the analyzer accepted (verify_for_jit), with the facts it proved.
 //
-// Until runtime::Runner has an Engine::Jit (see docs/jit.md), callers that want
-// the JIT use this class.
+//   auto facts = verify_for_jit(*object, *program);         // error: rejected
+//   JitEngine engine(*compiler);
+//   engine.set_facts(*program, std::move(*facts));
+//   runtime::Runner runner(*object, *program, 0, &engine);  // as for the interpreter
 #pragma once
 
+#include "analyzer/analyzer.hpp"
 #include "jit/compiler.hpp"
 #include "runtime/runtime.hpp"
 
 #include <array>
 #include <expected>
+#include <map>
 #include <memory>
 #include <string>
 
 namespace bpfvet::jit {
 
+class JitEngine final : public runtime::ExecutionEngine {
+public:
+    explicit JitEngine(JitCompiler& compiler) : compiler_(compiler) { state_.compiler = &compiler; }
+    // The analyzer's facts for `program`, used when it is compiled (so: before
+    // the first run). Only facts of an accepted analysis: see verify_for_jit.
+    void set_facts(const runtime::LoadedProgram& program, ProgramFacts facts) { facts_[&program] = std::move(facts); }
+
+    [[nodiscard]] std::string_view name() const override { return "jit"; }
+    [[nodiscard]] std::expected<void, std::string> prepare(const runtime::LoadedProgram& program) override;
+    [[nodiscard]] std::expected<runtime::ExecutionResult, runtime::Fault>
+    execute(const runtime::LoadedProgram& program, runtime::RunContext& context, const std::array<uint64_t, 2>& arguments,
+            const runtime::InterpreterOptions& options) override;
+
+private:
+    JitCompiler& compiler_;
+    JitRunState state_;
+    std::map<const runtime::LoadedProgram*, ProgramFacts> facts_;
+    // The last program run and its code: repeated runs skip the compiler's cache.
+    const runtime::LoadedProgram* last_program_ = nullptr;
+    EntryFunction last_entry_ = nullptr;
+};
+
+// Runs the analyzer on `program` of `object` (with `options`, facts recorded):
+// its facts when accepted, the diagnostics as text when rejected.
+[[nodiscard]] std::expected<ProgramFacts, std::string>
+verify_for_jit(const runtime::LoadedObject& object, const runtime::LoadedProgram& program,
+               analyzer::AnalysisOptions options = {});
+
+// A Runner on a JitEngine of its own (tests, benchmarks): without facts
+// unless given; the caller vouches that they come from an accepted analysis.
 class JitRunner {
 public:
     JitRunner(runtime::LoadedObject& object, const runtime::LoadedProgram& program, JitCompiler& compiler,
-              unsigned cpu = 0);
+              unsigned cpu = 0, const ProgramFacts* facts = nullptr);
     // Fails for an input the context cannot hold (see ProgramInput::create).
-    [[nodiscard]] std::expected<void, std::string> set_input(runtime::RunInput input);
+    [[nodiscard]] std::expected<void, std::string> set_input(runtime::RunInput input) {
+        return runner_->set_input(std::move(input));
+    }
     // Compiles now (runs compile on first use otherwise), to keep compile time out of measurements.
-    [[nodiscard]] std::expected<void, std::string> prepare();
+    [[nodiscard]] std::expected<void, std::string> prepare() { return runner_->prepare(); }
     runtime::RunOutcome run(bool restore_input = true);
     // Cheapest repeated run (benchmarks): only r0.
     std::expected<runtime::ExecutionResult, runtime::Fault> run_fast(bool restore_input = true);
 
 private:
-    runtime::LoadedObject& object_;
-    const runtime::LoadedProgram& program_;
-    JitCompiler& compiler_;
-    EntryFunction entry_ = nullptr;
-    runtime::RunContext context_;
-    JitRunState state_;
-    std::unique_ptr<runtime::ProgramInput> input_;
-    std::array<uint64_t, 2> arguments_{};
-    bool prepared_ = false;
-    uint64_t random_state_;
+    std::unique_ptr<JitEngine> engine_;
+    std::unique_ptr<runtime::Runner> runner_;
 };
 
 }  // namespace bpfvet::jit

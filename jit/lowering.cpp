@@ -175,6 +175,10 @@ private:
 
     llvm::Value* read(FunctionState& state, int reg) {
         if (reg == ir::FramePointer) return state.frame_pointer;
+        // A number the analyzer proved constant here (e.g. on one side of a
+        // branch) is that constant, whatever LLVM can see.
+        if (current_facts_)
+            if (auto constant = current_facts_->registers[size_t(reg)].constant()) return builder_.getInt64(*constant);
         return builder_.CreateLoad(i64_, state.registers[reg], fmt::format("r{}", reg));
     }
     void write(FunctionState& state, int reg, llvm::Value* value) {
@@ -241,7 +245,9 @@ private:
                 builder_.SetInsertPoint(llvm::BasicBlock::Create(context_, fmt::format("dead{}", pc), state.function));
                 terminated = false;
             }
+            current_facts_ = facts_at(pc);
             auto lowered = lower_instruction(state, pc, terminated);
+            current_facts_ = nullptr;
             if (!lowered) return std::unexpected(lowered.error());
             if (code_[pc].is_lddw()) ++pc;
         }
@@ -286,8 +292,8 @@ private:
     // signed, INT_MIN / -1 = INT_MIN (wraps), INT_MIN % -1 = 0. With an
     // immediate divisor the selects fold away.
     // With `nonzero` (the analyzer proved the divisor is never 0) the zero
-    // check is left out; the signed -1 case stays.
-    llvm::Value* divide(llvm::Value* d, llvm::Value* s, bool is_signed, bool modulo, bool nonzero) {
+    // check is left out, with `not_minus_one` the signed -1 case.
+    llvm::Value* divide(llvm::Value* d, llvm::Value* s, bool is_signed, bool modulo, bool nonzero, bool not_minus_one) {
         auto* type = d->getType();
         auto* zero = llvm::ConstantInt::get(type, 0);
         auto* one = llvm::ConstantInt::get(type, 1);
@@ -298,7 +304,7 @@ private:
             return builder_.CreateSelect(is_zero, zero, builder_.CreateUDiv(d, safe));
         }
         auto* minus_one = llvm::ConstantInt::getSigned(type, -1);
-        auto* is_minus_one = builder_.CreateICmpEQ(s, minus_one);
+        llvm::Value* is_minus_one = not_minus_one ? static_cast<llvm::Value*>(builder_.getFalse()) : builder_.CreateICmpEQ(s, minus_one);
         auto* safe = builder_.CreateSelect(builder_.CreateOr(is_zero, is_minus_one), one, s);
         if (modulo)
             return builder_.CreateSelect(is_zero, d, builder_.CreateSelect(is_minus_one, zero, builder_.CreateSRem(d, safe)));
@@ -310,15 +316,6 @@ private:
         if (!options_.facts) return nullptr;
         auto found = options_.facts->find(pc);
         return found == options_.facts->end() ? nullptr : &found->second;
-    }
-
-    // llvm.assume(low <= value <= high), unsigned, on the value's width.
-    void assume_range(llvm::Value* value, std::pair<uint64_t, uint64_t> range) {
-        auto* type = llvm::cast<llvm::IntegerType>(value->getType());
-        if (type->getBitWidth() < 64 && range.second > type->getBitMask()) return;
-        auto* low = llvm::ConstantInt::get(type, range.first);
-        auto* high = llvm::ConstantInt::get(type, range.second);
-        builder_.CreateAssumption(builder_.CreateAnd(builder_.CreateICmpUGE(value, low), builder_.CreateICmpULE(value, high)));
     }
 
     llvm::Value* byte_swap(llvm::Value* value, unsigned bits) {
@@ -342,11 +339,15 @@ private:
             write(state, insn.dst, result);
             return {};
         }
-        const InstructionFacts* facts = facts_at(pc);
+        const InstructionFacts* facts = current_facts_;
         llvm::Value* d = op == ir::AluOp::Mov ? nullptr : read(state, insn.dst);
         llvm::Value* s = source_operand(state, insn);
-        if (facts && facts->source_range && insn.source() == ir::Source::Reg) assume_range(s, *facts->source_range);
         bool nonzero = facts && facts->divisor_nonzero;
+        bool not_minus_one = facts && facts->divisor_not_minus_one;
+        // A shift amount proved below the width needs no mask (`r1 <<= r2` with r2 in [0, 7]).
+        bool small_shift = facts && insn.source() == ir::Source::Reg &&
+                           facts->registers[insn.src].kind == analyzer::FactKind::Number &&
+                           facts->registers[insn.src].unsigned_max < (wide ? 64u : 32u);
         llvm::Type* type = wide ? i64_ : i32_;
         if (!wide) {
             if (d) d = builder_.CreateTrunc(d, i32_);
@@ -360,14 +361,14 @@ private:
         case ir::AluOp::Add: result = builder_.CreateAdd(d, s); break;
         case ir::AluOp::Sub: result = builder_.CreateSub(d, s); break;
         case ir::AluOp::Mul: result = builder_.CreateMul(d, s); break;
-        case ir::AluOp::Div: result = divide(d, s, is_signed, false, nonzero); break;
-        case ir::AluOp::Mod: result = divide(d, s, is_signed, true, nonzero); break;
+        case ir::AluOp::Div: result = divide(d, s, is_signed, false, nonzero, not_minus_one); break;
+        case ir::AluOp::Mod: result = divide(d, s, is_signed, true, nonzero, not_minus_one); break;
         case ir::AluOp::Or: result = builder_.CreateOr(d, s); break;
         case ir::AluOp::And: result = builder_.CreateAnd(d, s); break;
         case ir::AluOp::Xor: result = builder_.CreateXor(d, s); break;
-        case ir::AluOp::Lsh: result = builder_.CreateShl(d, builder_.CreateAnd(s, mask)); break;
-        case ir::AluOp::Rsh: result = builder_.CreateLShr(d, builder_.CreateAnd(s, mask)); break;
-        case ir::AluOp::Arsh: result = builder_.CreateAShr(d, builder_.CreateAnd(s, mask)); break;
+        case ir::AluOp::Lsh: result = builder_.CreateShl(d, small_shift ? s : builder_.CreateAnd(s, mask)); break;
+        case ir::AluOp::Rsh: result = builder_.CreateLShr(d, small_shift ? s : builder_.CreateAnd(s, mask)); break;
+        case ir::AluOp::Arsh: result = builder_.CreateAShr(d, small_shift ? s : builder_.CreateAnd(s, mask)); break;
         case ir::AluOp::Neg: result = builder_.CreateNeg(d); break;
         case ir::AluOp::Mov: {
             int bits = insn.offset;
@@ -489,7 +490,9 @@ private:
             } else {
                 return std::unexpected(at(pc, "kfunc calls are not supported"));
             }
-            check_after_call(state, pc, arguments[0], true);
+            // Only bpf_tail_call (and callx, which may be it) asks for a tail call.
+            constexpr int32_t TailCallHelper = 12;  // BPF_FUNC_tail_call
+            check_after_call(state, pc, arguments[0], insn.opcode == 0x8d || insn.imm == TailCallHelper);
             return {};
         }
         llvm::Value* taken = condition(state, insn);
@@ -518,13 +521,35 @@ private:
 
     llvm::Align alignment(int base, int16_t offset, int width) const {
         // The stack is 16-aligned, so r10-relative slots have known alignment;
-        // elsewhere eBPF allows misaligned accesses (packets), so assume none.
+        // so are accesses through other registers the analyzer proved to be
+        // stack pointers (their alignment relative to r10 is the fact's).
+        // Elsewhere eBPF allows misaligned accesses (packets), so assume none.
         if (base == ir::FramePointer) {
             unsigned known = unsigned(ir::StackSize + offset) & 15u;
             unsigned align = known == 0 ? 16 : known & -known;
             return llvm::Align(std::min<unsigned>(align, unsigned(width)));
         }
+        if (current_facts_ && current_facts_->registers[size_t(base)].kind == analyzer::FactKind::Pointer &&
+            current_facts_->registers[size_t(base)].region == analyzer::FactRegion::Stack)
+            return llvm::Align(std::min<unsigned>(current_facts_->access_alignment, unsigned(width)));
         return llvm::Align(1);
+    }
+
+    // !range on a load whose result the analyzer bounded: the fact of the
+    // destination at the next instruction (every path through this load goes
+    // there, so the loaded value lies in that joined range). Example: a u16
+    // load the program later proved <= 1500 gets !range [0, 1501).
+    void annotate_range(llvm::LoadInst* load, uint32_t pc, int destination, unsigned bits) {
+        if (functions_.contains(pc + 1)) return;  // the next slot belongs to another function
+        const InstructionFacts* next = facts_at(pc + 1);
+        if (!next) return;
+        const analyzer::RegisterFact& fact = next->registers[size_t(destination)];
+        if (fact.kind != analyzer::FactKind::Number) return;
+        const uint64_t top = bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1;
+        if (fact.unsigned_max >= top || fact.unsigned_min > fact.unsigned_max) return;
+        llvm::MDBuilder metadata(context_);
+        load->setMetadata(llvm::LLVMContext::MD_range,
+                          metadata.createRange(llvm::APInt(bits, fact.unsigned_min), llvm::APInt(bits, fact.unsigned_max + 1)));
     }
 
     std::expected<void, std::string> lower_load(FunctionState& state, uint32_t pc) {
@@ -536,6 +561,7 @@ private:
         if (mode == ir::MemMode::MemSx && width == 8) return std::unexpected(at(pc, "sign-extending load of 8 bytes"));
         auto* type = builder_.getIntNTy(unsigned(width * 8));
         auto* value = builder_.CreateAlignedLoad(type, address(state, insn.src, insn.offset, width), alignment(insn.src, insn.offset, width));
+        if (mode == ir::MemMode::Mem) annotate_range(value, pc, insn.dst, unsigned(width * 8));
         write(state, insn.dst, mode == ir::MemMode::MemSx ? builder_.CreateSExt(value, i64_) : builder_.CreateZExt(value, i64_));
         return {};
     }
@@ -669,6 +695,7 @@ private:
     std::vector<FunctionRange> ranges_;
     std::map<uint32_t, llvm::Function*> functions_;
     std::set<uint32_t> may_stop_;
+    const InstructionFacts* current_facts_ = nullptr;  // of the instruction being lowered
     std::vector<bool> continuation_;  // second slots of LDDWs
 };
 

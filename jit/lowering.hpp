@@ -9,6 +9,7 @@
 // the result is context->stop_value), exactly as after an interpreter run.
 #pragma once
 
+#include "analyzer/facts.hpp"
 #include "runtime/loaded_program.hpp"
 
 #include <cstdint>
@@ -38,16 +39,13 @@ enum class Addressing : uint8_t {
     Symbolic,
 };
 
-// What a verifier proved about the program, per instruction, that the
-// lowering may rely on. Only sound facts belong here: the code is wrong, not
-// just slow, if one is false on some run.
-struct InstructionFacts {
-    bool divisor_nonzero = false;  // div/mod: the divisor is never 0 here (drop the zero rule's check)
-    // Unsigned range of the source register before the instruction, if known:
-    // passed to LLVM as llvm.assume (bounds that remove checks downstream).
-    std::optional<std::pair<uint64_t, uint64_t>> source_range;
-};
-using ProgramFacts = std::map<uint32_t, InstructionFacts>;  // by pc
+// What the analyzer proved about the program, per instruction
+// (analyzer/facts.hpp): known constants, ranges of loaded values, divisors
+// that are never 0 or -1, alignment of stack accesses. Only sound facts belong
+// here: the code is wrong, not just slow, if one is false on some run, so
+// they come only from an accepted analysis (see JitEngine).
+using analyzer::InstructionFacts;
+using analyzer::ProgramFacts;
 
 struct LoweringOptions {
     Addressing addressing = Addressing::Absolute;

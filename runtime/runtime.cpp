@@ -101,8 +101,8 @@ std::vector<PerfRecord> LoadedObject::take_perf_records() {
 
 // ---------------------------------------------------------------- Runner
 
-Runner::Runner(LoadedObject& object, const LoadedProgram& program, unsigned cpu)
-    : object_(object), program_(program) {
+Runner::Runner(LoadedObject& object, const LoadedProgram& program, unsigned cpu, ExecutionEngine* engine)
+    : object_(object), program_(program), engine_(engine) {
     context_.environment = &object.environment();
     context_.trace = &object.trace();
     context_.programs = &object.programs();
@@ -139,7 +139,8 @@ std::expected<ExecutionResult, Fault> Runner::run_fast(const RunOptions& options
     context_.tail_calls = 0;
     context_.random_state = random_state_;
     InterpreterOptions interpreter{options.checked, options.instruction_budget};
-    auto result = interpret(program_, context_, {arguments_[0], arguments_[1], 0, 0, 0}, interpreter);
+    auto result = engine_ ? engine_->execute(program_, context_, arguments_, interpreter)
+                          : interpret(program_, context_, {arguments_[0], arguments_[1], 0, 0, 0}, interpreter);
     random_state_ = context_.random_state;
     // A record a faulting program still held must not block the consumer forever.
     for (const auto& [address, size] : context_.reservations)

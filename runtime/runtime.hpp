@@ -104,13 +104,50 @@ struct RunOutcome {
     std::optional<RedirectRecord> redirect;
 };
 
+// What executes a program once the runner has set up its context: the
+// interpreter (InterpreterEngine) or the JIT (jit::JitEngine). The runner owns
+// the set-up (context, packet, per-CPU random stream, ring buffer clean-up), so
+// every engine sees the same world.
+class ExecutionEngine {
+public:
+    virtual ~ExecutionEngine() = default;
+    [[nodiscard]] virtual std::string_view name() const = 0;
+    // Readies `program` (the JIT compiles it), so that runs measure running only.
+    [[nodiscard]] virtual std::expected<void, std::string> prepare(const LoadedProgram& program) {
+        (void)program;
+        return {};
+    }
+    // One run with r1, r2 = `arguments` on the prepared `context`; `options`
+    // carries the interpreter's checked mode and budget (an engine without
+    // them ignores them).
+    [[nodiscard]] virtual std::expected<ExecutionResult, Fault>
+    execute(const LoadedProgram& program, RunContext& context, const std::array<uint64_t, 2>& arguments,
+            const InterpreterOptions& options) = 0;
+};
+
+// The reference interpreter as an engine (the runner's default).
+class InterpreterEngine final : public ExecutionEngine {
+public:
+    [[nodiscard]] std::string_view name() const override { return "interp"; }
+    [[nodiscard]] std::expected<ExecutionResult, Fault>
+    execute(const LoadedProgram& program, RunContext& context, const std::array<uint64_t, 2>& arguments,
+            const InterpreterOptions& options) override {
+        return interpret(program, context, {arguments[0], arguments[1], 0, 0, 0}, options);
+    }
+};
+
 // Runs one program on one worker (per-CPU slot `cpu`). Not shared between
 // threads: give each thread its own Runner with its own cpu index.
 class Runner {
 public:
-    Runner(LoadedObject& object, const LoadedProgram& program, unsigned cpu = 0);
+    // `engine` (not owned) runs the program; null: the interpreter.
+    Runner(LoadedObject& object, const LoadedProgram& program, unsigned cpu = 0, ExecutionEngine* engine = nullptr);
     // Fails for an input the context cannot hold (see ProgramInput::create).
     [[nodiscard]] std::expected<void, std::string> set_input(RunInput input);
+    // Readies the engine for this program (compiles it for the JIT).
+    [[nodiscard]] std::expected<void, std::string> prepare() {
+        return engine_ ? engine_->prepare(program_) : std::expected<void, std::string>{};
+    }
     RunOutcome run(const RunOptions& options = {});
     // Cheapest repeated run (benchmarks): only r0, no copies of the packet.
     std::expected<ExecutionResult, Fault> run_fast(const RunOptions& options);
@@ -118,6 +155,7 @@ public:
 private:
     LoadedObject& object_;
     const LoadedProgram& program_;
+    ExecutionEngine* engine_;  // null: the interpreter (a Runner stays movable)
     RunContext context_;
     std::unique_ptr<ProgramInput> input_;
     std::array<uint64_t, 2> arguments_{};

@@ -4,6 +4,8 @@
 // inputs, each engine on its own fresh copy of the maps, and must agree on the
 // return value, the packet (or context) after the run, and every map's contents
 // after every run. The seed is printed on failure; BPFVET_JIT_SEED replays it.
+// The JIT compiles each program with the analyzer's facts (analyzer/facts.hpp),
+// so this test is also the check that the facts hold on real programs.
 //
 // By default the shared corpus is sampled (one object in DefaultObjectStride, in
 // path order, for CI time: all of it takes ~6 s of CPU);
@@ -153,10 +155,13 @@ void compare_program(const std::string& path, const ir::Object& object, const ir
     }
     analyzer::AnalysisOptions analysis;
     analysis.max_seconds = 5;
-    if (!analyzer::analyze_program(object, program, analysis).accepted) {
+    analysis.record_facts = true;  // the JIT compiles with them: this test checks they hold
+    auto verdict = analyzer::analyze_program(object, program, analysis);
+    if (!verdict.accepted) {
         ++tally.rejected;
         return;
     }
+    analysis.record_facts = false;
     // What root may do, an unprivileged loader may not: leak pointers into
     // maps or r0. Their values are engine-specific (stack and value
     // addresses), so for programs only root may load, the engines must agree
@@ -180,7 +185,7 @@ void compare_program(const std::string& path, const ir::Object& object, const ir
     std::string where = fmt::format("{} {} (seed {:#x}, BPFVET_JIT_SEED={:#x})", path, program.name, seed, base_seed());
     std::mt19937_64 random(seed);
     Runner interpreter(**interpreter_object, **interpreter_program);
-    JitRunner jit(**jit_object, **jit_program, compiler());
+    JitRunner jit(**jit_object, **jit_program, compiler(), 0, &verdict.facts);
     if (auto compiled = jit.prepare(); !compiled) {
         ADD_FAILURE() << where << ": the analyzer accepts it but the JIT cannot compile it: " << compiled.error();
         return;
