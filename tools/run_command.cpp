@@ -1,5 +1,6 @@
-// `bpfvet run FILE --section S`: verifies, then runs one program in the
-// runtime's reference interpreter and prints what it did: the return value,
+// `bpfvet run FILE --section S`: verifies, then runs one program (on the JIT
+// by default, with the facts the analyzer proved; `--engine interp` for the
+// reference interpreter, which --no-verify always uses, checked) and prints what it did: the return value,
 // the packet when it changed, trace output, ring buffer and perf records,
 // and every map. Also runs raw bytecode or assembly (e.g. a conformance
 // case) with --mem as the memory r1 points to.
@@ -36,7 +37,7 @@ struct RunCommandOptions {
     std::string memory;
     std::string input_format;  // elf, raw, asm; empty: by extension
     std::string type;          // program type for raw/asm input
-    std::string engine = "interp";
+    std::string engine;  // jit or interp; empty: jit when verified and available, else interp
     std::string format = "text";
     uint64_t repeat = 0;
     uint64_t budget = 100'000'000;
@@ -50,13 +51,17 @@ struct RunCommandOptions {
 struct VerifierVerdict {
     bool accepted = false;
     std::string message;  // the diagnostics to print when rejected
+    analyzer::ProgramFacts facts;  // what the analyzer proved (accepted only), for the JIT
 };
 
 // Decides whether `program` may run: the analyzer with its default (privileged) rules.
 std::optional<VerifierVerdict> verify_before_run(const ir::Object& object, const ir::Program& program) {
-    auto result = analyzer::analyze_program(object, program);
+    analyzer::AnalysisOptions options;
+    options.record_facts = true;
+    auto result = analyzer::analyze_program(object, program, options);
     VerifierVerdict verdict;
     verdict.accepted = result.accepted;
+    verdict.facts = std::move(result.facts);
     for (const auto& error : result.errors) verdict.message += error.to_text() + "\n";
     return verdict;
 }
@@ -252,10 +257,11 @@ int report_error(const std::string& message) {
     return ExitBadInput;
 }
 
-int run_program(const RunCommandOptions& options) {
+int run_program(RunCommandOptions options) {
     // The JIT trusts the verifier: native code has no checked mode to catch a fault.
     if (options.engine == "jit" && options.no_verify)
         return report_error("--engine jit runs only verified programs: drop --no-verify or use --engine interp");
+    if (options.engine.empty()) options.engine = options.no_verify ? "interp" : "jit";
     std::string format = input_format_of(options);
     std::optional<std::string> memory_from_file;
     ir::Object object;
@@ -293,6 +299,7 @@ int run_program(const RunCommandOptions& options) {
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
 
+    analyzer::ProgramFacts facts;
     if (!options.no_verify) {
         auto verdict = verify_before_run(object, *chosen);
         if (!verdict) {
@@ -303,6 +310,7 @@ int run_program(const RunCommandOptions& options) {
             fmt::print(stderr, "bpfvet: {}: rejected by the verifier, not run\n{}", where, verdict->message);
             return ExitRejected;
         }
+        facts = std::move(verdict->facts);
     }
 
     runtime::RunInput input;
@@ -338,24 +346,31 @@ int run_program(const RunCommandOptions& options) {
         auto elapsed = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
         return elapsed / double(options.repeat);
     };
-    runtime::RunOutcome outcome;
-    std::optional<double> ns_per_run;
+    // The JIT when asked for (or by default) and available; the interpreter otherwise.
+    std::unique_ptr<jit::JitCompiler> compiler;
+    std::unique_ptr<jit::JitEngine> jit_engine;
     if (options.engine == "jit") {
-        auto compiler = jit::JitCompiler::create();
-        if (!compiler) return report_error(fmt::format("{}: JIT unavailable: {}", where, compiler.error()));
-        jit::JitRunner runner(**loaded, **program, **compiler, 0);
-        if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
-        if (auto prepared = runner.prepare(); !prepared) return report_error(fmt::format("{}: {}", where, prepared.error()));
-        outcome = runner.run();
-        if (outcome.result) ns_per_run = time_runs([&] { (void)runner.run_fast(false); });
-    } else {
-        runtime::Runner runner(**loaded, **program, 0);
-        if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
-        runtime::RunOptions run_options;
-        run_options.checked = !options.unchecked;
-        run_options.instruction_budget = options.budget;
-        outcome = runner.run(run_options);
-        if (outcome.result) ns_per_run = time_runs([&] { (void)runner.run_fast(run_options); });
+        auto created = jit::JitCompiler::create();
+        if (!created) {
+            fmt::print(stderr, "bpfvet: JIT unavailable ({}): running on the interpreter\n", created.error());
+            options.engine = "interp";
+        } else {
+            compiler = std::move(*created);
+            jit_engine = std::make_unique<jit::JitEngine>(*compiler);
+            jit_engine->set_facts(**program, std::move(facts));
+        }
+    }
+    runtime::Runner runner(**loaded, **program, 0, jit_engine.get());
+    if (auto set = runner.set_input(input); !set) return report_error(fmt::format("{}: {}", where, set.error()));
+    if (auto prepared = runner.prepare(); !prepared) return report_error(fmt::format("{}: {}", where, prepared.error()));
+    runtime::RunOptions run_options;
+    run_options.checked = !options.unchecked && options.engine == "interp";
+    run_options.instruction_budget = options.budget;
+    runtime::RunOutcome outcome = runner.run(run_options);
+    std::optional<double> ns_per_run;
+    if (outcome.result) {
+        run_options.restore_input = false;  // timing runs: the maps and packet keep what the runs did
+        ns_per_run = time_runs([&] { (void)runner.run_fast(run_options); });
     }
 
     std::vector<uint8_t> original = input.packet.value_or(std::vector<uint8_t>{});
@@ -371,6 +386,7 @@ int run_program(const RunCommandOptions& options) {
         out["file"] = options.file;
         out["section"] = section;
         out["type"] = std::string(ir::program_type_name(type));
+        out["engine"] = options.engine;
         if (outcome.result) {
             out["return_value"] = outcome.result->return_value;
             out["instructions"] = outcome.result->instructions;
@@ -413,11 +429,11 @@ int run_program(const RunCommandOptions& options) {
         fmt::print("{}\n", out.dump(2));
     } else {
         fmt::print("{} ({}, {} engine, {})\n", where, ir::program_type_name(type), options.engine,
-                   options.unchecked ? "unchecked" : "checked");
+                   run_options.checked ? "checked" : "unchecked");
         if (outcome.result)
-            fmt::print("return value: {} ({:#x}){}  [{} instructions]\n", outcome.result->return_value,
-                       outcome.result->return_value, verdict_name(type, outcome.result->return_value),
-                       outcome.result->instructions);
+            fmt::print("return value: {} ({:#x}){}{}\n", outcome.result->return_value, outcome.result->return_value,
+                       verdict_name(type, outcome.result->return_value),
+                       options.engine == "interp" ? fmt::format("  [{} instructions]", outcome.result->instructions) : "");
         else
             fmt::print("fault: {}\n", outcome.result.error().to_string());
         if (packet_changed) fmt::print("packet after the run ({} bytes):\n  {}\n", outcome.packet.size(), spaced_hex(outcome.packet));
@@ -459,12 +475,14 @@ void register_run_command(CLI::App& app, CommandAction& action) {
         ->check(CLI::IsMember({"elf", "raw", "asm"}));
     command->add_option("--type,-t", options->type, "Program type (kernel name, e.g. xdp), overriding the section");
     command->add_option("--repeat", options->repeat, "Also time N more runs and print the mean ns per run");
-    command->add_option("--engine", options->engine, "Execution engine")->check(CLI::IsMember({"interp", "jit"}));
+    command->add_option("--engine", options->engine,
+                        "Execution engine: jit (the default for verified programs) or interp (the default with --no-verify)")
+        ->check(CLI::IsMember({"interp", "jit"}));
     command->add_option("--format,-f", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
     command->add_option("--budget", options->budget, "Instruction budget per run (default 100000000)");
     command->add_option("--cpus", options->cpus, "Per-CPU slots of per-CPU maps (default 1)");
     command->add_flag("--no-verify", options->no_verify, "Run without verifying first");
-    command->add_flag("--unchecked", options->unchecked, "Skip the per-access memory checks (trust the verifier)");
+    command->add_flag("--unchecked", options->unchecked, "Interpreter: skip the per-access memory checks (trust the verifier)");
     command->callback([options, &action] { action = [options] { return run_program(*options); }; });
 }
 
