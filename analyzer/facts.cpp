@@ -171,6 +171,18 @@ InstructionFacts instruction_facts(const AbstractState& state, const ir::Instruc
 ProgramFacts collect_facts(const detail::Engine& engine, const ir::Program& program) {
     ProgramFacts facts;
     if (program.instructions.empty()) return facts;
+    // Sanity check of the states themselves: every call returns, so a call
+    // the analysis reached whose next instruction it never reached means the
+    // continuation was dropped (an analyzer bug: seen on ebpf-samples
+    // bpf2bpf.o, where the states after a subprogram's return went missing).
+    // Then the states do not cover every execution: trust none of them.
+    for (const auto& [pc, state] : engine.invariants_) {
+        if (pc + 1 >= program.instructions.size()) continue;
+        const auto& insn = program.instructions[pc];
+        if (insn.is_call() && !state.is_bottom() &&
+            !engine.invariants_.contains(pc + 1))
+            return {};
+    }
     const FunctionDepths depths = function_depths(program);
     for (const auto& [pc, state] : engine.invariants_) {
         if (pc >= program.instructions.size() || state.is_bottom()) continue;
