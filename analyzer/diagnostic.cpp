@@ -23,14 +23,21 @@ std::string hex_bytes(const std::vector<uint8_t>& bytes) {
     return out;
 }
 
+// Long inputs are cut for reading: "0011...(200 more bytes)". JSON keeps them whole.
+std::string short_hex(const std::vector<uint8_t>& bytes) {
+    constexpr size_t Shown = 64;
+    if (bytes.size() <= Shown) return hex_bytes(bytes);
+    return hex_bytes({bytes.begin(), bytes.begin() + Shown}) + fmt::format("... ({} more bytes)", bytes.size() - Shown);
+}
+
 std::string counterexample_text(const Counterexample& input) {
     std::string out;
-    if (!input.packet.empty() || !input.context.empty())
-        out += fmt::format("  input packet ({} bytes): {}\n", input.packet.size(), hex_bytes(input.packet));
-    if (!input.context.empty()) out += fmt::format("  input context: {}\n", hex_bytes(input.context));
+    if (!input.packet.empty())
+        out += fmt::format("  input packet ({} bytes): {}\n", input.packet.size(), short_hex(input.packet));
+    if (!input.context.empty()) out += fmt::format("  input context: {}\n", short_hex(input.context));
     for (const auto& call : input.calls) {
         out += fmt::format("  call at {} (helper {}) returns {:#x}", call.pc, call.helper, call.result);
-        if (!call.value.empty()) out += fmt::format(", value bytes {}", hex_bytes(call.value));
+        if (!call.value.empty()) out += fmt::format(", value bytes {}", short_hex(call.value));
         out += "\n";
     }
     if (!input.path_lines.empty()) {

@@ -78,7 +78,7 @@ AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& progra
             error.status_reason = "Z3 found an input that reaches the failing check; not yet replayed";
         } else if (search.verdict == PathVerdict::Unreachable) {
             error.status_reason = fmt::format(
-                "Z3 finds the check unsatisfiable on all {} paths, but the abstract re-run split at [{}] still "
+                "Z3 finds the check unsatisfiable on all {} path(s), but the abstract re-run split at [{}] still "
                 "reports it",
                 search.paths, list_of(splits));
         } else {
@@ -91,7 +91,7 @@ AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& progra
             continue;
         error.status = AlarmStatus::Discharged;
         error.status_reason = fmt::format(
-            "unsatisfiable on all {} paths; the abstract analysis split at branches [{}] no longer reports it",
+            "unsatisfiable on all {} path(s) to it; the abstract analysis split at branches [{}] no longer reports it",
             search.paths, list_of(splits));
         current.discharged.push_back(std::move(error));
     }

@@ -126,7 +126,7 @@ std::vector<std::vector<uint8_t>> soundness_packets() {
     const uint8_t edges[] = {0, 1, 15, 16, 17, 127, 128, 255};
     std::vector<std::vector<uint8_t>> packets;
     for (size_t length = 0; length <= 40; ++length) {
-        for (int sample = 0; sample < 24; ++sample) {
+        for (int sample = 0; sample < 12; ++sample) {
             std::vector<uint8_t> packet(length);
             for (auto& byte : packet)
                 byte = sample % 2 == 0 ? edges[random() % std::size(edges)] : uint8_t(random());
