@@ -69,15 +69,17 @@ nlohmann::json sarif_location(const ProgramReport& report, const ir::SourceLocat
         physical = {{"artifactLocation", {{"uri", uri_from_path(relative_source_path(source->file, source_root))}}},
                     {"region", region}};
     } else {
-        physical = {{"artifactLocation", {{"uri", uri_from_path(report.object_path)}}}};
+        physical = {{"artifactLocation", {{"uri", uri_from_path(relative_source_path(report.object_path, source_root))}}}};
     }
     return {{"physicalLocation", physical}, {"logicalLocations", nlohmann::json::array({sarif_logical_location(report, pc)})}};
 }
 
 // The instruction itself: in the object file, named by program and index.
-nlohmann::json sarif_instruction_location(const ProgramReport& report, const analyzer::Diagnostic& diagnostic) {
+nlohmann::json sarif_instruction_location(const ProgramReport& report, const analyzer::Diagnostic& diagnostic,
+                                          std::string_view source_root) {
+    const std::string object_uri = uri_from_path(relative_source_path(report.object_path, source_root));
     return {{"id", 1},
-            {"physicalLocation", {{"artifactLocation", {{"uri", uri_from_path(report.object_path)}}}}},
+            {"physicalLocation", {{"artifactLocation", {{"uri", object_uri}}}}},
             {"logicalLocations", nlohmann::json::array({sarif_logical_location(report, diagnostic.pc)})},
             {"message", sarif_message(fmt::format("instruction {} of {}: {}", diagnostic.pc, program_label(*report.program),
                                                   diagnostic.instruction))},
@@ -122,12 +124,15 @@ nlohmann::json sarif_result(const ProgramReport& report, const analyzer::Diagnos
                                  {"program", report.program->name},
                                  {"pc", diagnostic.pc},
                                  {"registers", diagnostic.registers}};
+    // With --refine z3: confirmed, undecided (discharged alarms are not errors).
+    if (diagnostic.status != analyzer::AlarmStatus::None)
+        properties["status"] = std::string(analyzer::alarm_status_name(diagnostic.status));
     return {{"ruleId", code},
             {"ruleIndex", rule_index},
             {"level", "error"},
             {"message", sarif_message(diagnostic_sentence(diagnostic))},
             {"locations", nlohmann::json::array({sarif_location(report, source, diagnostic.pc, source_root)})},
-            {"relatedLocations", nlohmann::json::array({sarif_instruction_location(report, diagnostic)})},
+            {"relatedLocations", nlohmann::json::array({sarif_instruction_location(report, diagnostic, source_root)})},
             // Stable across rebuilds that move instructions: code, program and source line.
             {"partialFingerprints",
              {{"bpfvetLocation/v1",
@@ -214,7 +219,7 @@ nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_
     }
     nlohmann::json artifacts = nlohmann::json::array();
     for (const auto& report : reports) {
-        const std::string uri = uri_from_path(report.object_path);
+        const std::string uri = uri_from_path(relative_source_path(report.object_path, source_root));
         const bool listed = std::ranges::any_of(artifacts, [&](const nlohmann::json& a) { return a["location"]["uri"] == uri; });
         if (!listed) artifacts.push_back({{"location", {{"uri", uri}}}, {"roles", {"analysisTarget"}}});
     }
@@ -237,15 +242,13 @@ std::string github_report(std::span<const ProgramReport> reports, std::string_vi
                            analysis.accepted ? "accept" : "reject");
         for (const auto& diagnostic : analysis.errors) {
             const ir::SourceLocation* source = diagnostic.location ? &*diagnostic.location : nullptr;
-            const std::string file =
-                source && source->line > 0 ? relative_source_path(source->file, source_root) : report.object_path;
+            const std::string file = relative_source_path(source && source->line > 0 ? source->file : report.object_path, source_root);
             out += github_command("error", file, source, fmt::format("bpfvet {}", diagnostic.code_name()),
                                   fmt::format("{}: {}", program_label(*report.program), diagnostic_sentence(diagnostic)));
         }
         if (auto sentence = kernel_rejection_sentence(report)) {
             const ir::SourceLocation* source = location_at(report, report.kernel->error_pc);
-            const std::string file =
-                source && source->line > 0 ? relative_source_path(source->file, source_root) : report.object_path;
+            const std::string file = relative_source_path(source && source->line > 0 ? source->file : report.object_path, source_root);
             out += github_command(analysis.accepted ? "warning" : "notice", file, source, "kernel verifier",
                                   fmt::format("{}: {}", program_label(*report.program), *sentence));
         } else if (report.kernel) {
