@@ -692,6 +692,16 @@ PathSearch Explorer::run() {
         out.reason = "the program type's context is not modelled";
         return out;
     }
+    switch (alarm_.code) {
+    case ErrorCode::PacketOutOfBounds:
+    case ErrorCode::MapValueOutOfBounds:
+    case ErrorCode::StackOutOfBounds:
+    case ErrorCode::MemoryAccess:
+    case ErrorCode::NullDereference: break;
+    default:
+        out.reason = fmt::format("the failing condition of a {} error is not encoded", error_code_name(alarm_.code));
+        return out;
+    }
     reaches_ = instructions_reaching(alarm_.pc);
     std::vector<PathState> work;
     work.push_back(entry_state());
