@@ -56,6 +56,7 @@ void AbstractState::drop_packet_base(uint32_t id) {
         if (v.is_pointer(PointerKind::Packet) && v.region == id) {
             v.number = domains::apply(domains::BinaryOp::Add, base_offset, v.number, domains::OperandWidth::Full);
             v.region = 0;
+            v.origin = 0;  // measured from elsewhere now: the loop ghost no longer applies
         }
     });
     std::erase_if(packet_bases_, [&](const PacketBase& b) { return b.id == id; });
@@ -65,7 +66,10 @@ void AbstractState::rename_packet_base(uint32_t from, uint32_t to) {
     if (from == 0 || packet_base(from) == nullptr) return;
     drop_packet_base(to);
     for_each_value([&](Value& v) {
-        if (v.is_pointer(PointerKind::Packet) && v.region == from) v.region = to;
+        if (v.is_pointer(PointerKind::Packet) && v.region == from) {
+            v.region = to;
+            v.origin = 0;
+        }
     });
     for (auto& base : packet_bases_)
         if (base.id == from) base.id = to;
@@ -218,8 +222,10 @@ AbstractState AbstractState::combine(const AbstractState& other,
             if (va.is_pointer(PointerKind::Packet) && vb.is_pointer(PointerKind::Packet) && va.region != vb.region) {
                 va.number = a.packet_offset_from_start(va);
                 va.region = 0;
+                va.origin = 0;
                 vb.number = b.packet_offset_from_start(vb);
                 vb.region = 0;
+                vb.origin = 0;
             }
         };
         for (size_t r = 0; r < 11; ++r) fix(a.frames_[f].registers[r], b.frames_[f].registers[r]);
