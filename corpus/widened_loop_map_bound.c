@@ -1,7 +1,9 @@
 /* A loop bounded by a count read from a map and clamped to 1000: the index
  * `i < count <= 1000` is proven inside the 1000-slot value by the loop test
- * itself. bpfvet widens the index at the loop head to [64, 1000] after 64
- * exact passes and proves termination (i grows by 1, bounded by the test). */
+ * itself. clang-19 walks a pointer along with i (`p += 4`), a relation that
+ * widening loses: bpfvet's widened state fails its check after 64 passes and
+ * the analysis goes on unrolling the 1000 iterations exactly, as the kernel
+ * does. A regression test for that fallback. */
 #include "bpfvet_corpus.h"
 
 #define SLOTS 1000
