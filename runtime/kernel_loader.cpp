@@ -601,7 +601,8 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     result.message = std::string("BPF_PROG_LOAD: ") + std::strerror(attempt.error);
     // Again with a log, for the reason. The kernel keeps the log's tail when
     // it overflows, which is where the reason is.
-    (void)attempt_load(object, program, type, slots, LogInstructions, &log);
+    const bool quick = attempt.seconds < options.full_log_below_seconds;
+    (void)attempt_load(object, program, type, slots, quick ? LogInstructions : LogStatistics, &log);
     result.log = log_text(log);
     // EPERM with a log is the verifier speaking (we are allowed bpf(2));
     // EPERM or ENOSYS without one is bpf(2) refused altogether.

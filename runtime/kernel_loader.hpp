@@ -46,6 +46,12 @@ struct KernelLoadResult {
 struct KernelLoadOptions {
     bool collect_log_on_accept = false;  // load a second time with a log for statistics
     uint32_t log_size = 16u << 20;
+    // A rejected program is loaded again for its log. Where the first load took
+    // longer than this (a verifier walk of up to a million instructions), the
+    // instruction trail would cost ten times as much again: the second load
+    // then asks only for the messages and statistics (BPF_LOG_STATS), which
+    // give the reason but no instruction, so error_pc stays empty.
+    double full_log_below_seconds = 0.5;
 };
 
 // A program loaded into the kernel; closes its descriptors when destroyed.
