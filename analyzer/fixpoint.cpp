@@ -460,7 +460,8 @@ void Engine::run_block(FunctionRun& run, ir::BlockId block, AbstractState state)
                 return;
             }
             execute(pc, state);
-            add_edge(run, block, ir::EdgeKind::Fallthrough, state);
+            // A local call ends its block: the callee's exit state continues on the CallReturn edge.
+            add_edge(run, block, insn.is_local_call() ? ir::EdgeKind::CallReturn : ir::EdgeKind::Fallthrough, state);
             return;
         }
         execute(pc, state);

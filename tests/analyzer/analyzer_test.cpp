@@ -291,6 +291,37 @@ TEST(Calls, LocalFunctionSeesTheCallersStack) {
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
 }
 
+TEST(Calls, CodeAfterALocalCallIsAnalysed) {
+    // The callee returns; the caller then dereferences a number. The
+    // continuation after the call must be analysed (it once was dropped).
+    auto bad = check(R"(
+    main:
+        call sub
+        r0 = *(u64 *)(r0 + 0)
+        exit
+    sub:
+        r0 = 5
+        exit
+    )", Socket);
+    EXPECT_FALSE(bad.result.accepted);
+    // Nested calls: the error sits after the inner call's return in the middle function.
+    auto nested = check(R"(
+    main:
+        call middle
+        r0 = 0
+        exit
+    middle:
+        call leaf
+        r1 = *(u32 *)(r10 + 8)
+        r0 = 0
+        exit
+    leaf:
+        r0 = 1
+        exit
+    )", Socket);
+    EXPECT_FALSE(nested.result.accepted);
+}
+
 TEST(Calls, HelperRules) {
     EXPECT_TRUE(check("call 9999\nr0 = 0\nexit", Socket).rejected_with("unknown-helper"));
     EXPECT_TRUE(check("call bpf_xdp_adjust_head\nr0 = 0\nexit", Socket).rejected_with("helper-not-allowed"));
