@@ -209,9 +209,9 @@ std::string render_json(const std::vector<const ComparedProgram*>& rows, const T
         nlohmann::json item;
         for (std::string_view name : {"file", "section", "program", "status", "verdict_a", "verdict_b"})
             item[std::string(name)] = json_value(field_of(*row, name));
-        for (const auto& column : Columns)
+        for (std::string_view metric : Metrics)  // every metric, cpu and mem included
             for (std::string_view part : {"_a", "_b", "_diff", "_pct"}) {
-                const std::string name = std::string(column.metric) + std::string(part);
+                const std::string name = std::string(metric) + std::string(part);
                 item[name] = json_value(field_of(*row, name));
             }
         out["programs"].push_back(std::move(item));

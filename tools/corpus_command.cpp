@@ -206,7 +206,9 @@ CorpusRecord failed_record(const ProgramKey& key, const WorkerEnd& end, double b
 
 struct ProgramEntry {
     ProgramKey key;
-    std::string type;  // forced type, empty: from the section name
+    std::string type;         // forced type, empty: from the section name
+    std::string listed_type;  // the type the worker's listing reported (the section's)
+    uint64_t insn_count = 0;
 };
 
 struct AnalyzeJob {
@@ -265,11 +267,16 @@ public:
             AnalyzeJob& job = jobs_[end.id];
             if (job.answered >= job.programs.size()) return;
             // The program it was busy with is recorded as failed; the rest go to a new worker.
-            record_failure(job.programs[job.answered].key, end);
+            const ProgramEntry& busy = job.programs[job.answered];
+            CorpusRecord failed = failed_record(busy.key, end, options_.budget_seconds);
+            failed.type = busy.type.empty() ? busy.listed_type : busy.type;
+            failed.insn_count = busy.insn_count;
+            write_selected(failed);
             AnalyzeJob rest{job.object, {job.programs.begin() + ptrdiff_t(job.answered) + 1, job.programs.end()}, 0};
             if (!rest.programs.empty()) submit(pool, std::move(rest));
         };
-        callbacks.tick = [&] { progress_.show("analysing", written_, to_analyse_, pool.running()); };
+        const size_t written_while_listing = written_;  // bad-input records, not part of to_analyse_
+        callbacks.tick = [&] { progress_.show("analysing", written_ - written_while_listing, to_analyse_, pool.running()); };
         if (auto error = pool.run(callbacks); !error.empty()) return std::unexpected(error);
         progress_.clear();
         return {};
@@ -321,7 +328,8 @@ private:
             for (const auto& item : json["programs"]) {
                 ProgramKey key{object.relative, item.value("section", ""), item.value("program", "")};
                 auto forced = types_.find(key);
-                programs.push_back({key, forced == types_.end() ? std::string() : forced->second});
+                programs.push_back({key, forced == types_.end() ? std::string() : forced->second, item.value("type", ""),
+                                    item.value("insn_count", uint64_t{0})});
             }
             to_analyse_ += std::ranges::count_if(programs, [&](const ProgramEntry& e) {
                 return in_shard(e.key, shard_) && !done_.contains(e.key);

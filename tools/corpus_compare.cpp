@@ -41,6 +41,7 @@ namespace {
 
 std::optional<double> metric_of(const CorpusRecord& record, std::string_view metric) {
     if (metric == "time") return record.seconds;
+    if (metric == "cpu") return record.cpu_seconds;
     if (metric == "steps") return double(record.steps);
     if (metric == "insns") return double(record.insn_count);
     if (metric == "mem") return record.peak_kib ? std::optional<double>(double(*record.peak_kib)) : std::nullopt;
@@ -125,7 +126,7 @@ std::expected<Filter, std::string> parse_filter(std::string_view text) {
     if (!is_known_field(filter.field))
         return std::unexpected("--filter '" + std::string(text) + "': unknown field '" + filter.field +
                                "' (fields: file, section, program, type, status, verdict, verdict_a, verdict_b, "
-                               "verdict_changed, error_code, kernel_verdict, and time, steps, insns, mem with _a, _b, _diff, _pct)");
+                               "verdict_changed, error_code, kernel_verdict, and time, cpu, steps, insns, mem with _a, _b, _diff, _pct)");
     if (filter.operation != "=" && filter.operation != "!=" && filter.operation != "true") {
         const char* end = filter.operand.data() + filter.operand.size();
         auto [stop, error] = std::from_chars(filter.operand.data(), end, filter.number);

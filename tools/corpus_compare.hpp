@@ -14,8 +14,9 @@
 namespace bpfvet::tools::corpus {
 
 // The numbers compared, each with _a, _b, _diff and _pct fields:
-//   time (analysis seconds), steps (states explored), insns (instructions), mem (peak KiB).
-inline constexpr std::string_view Metrics[] = {"time", "steps", "insns", "mem"};
+//   time (analysis seconds), cpu (analysis CPU seconds), steps (states explored),
+//   insns (instructions), mem (peak KiB).
+inline constexpr std::string_view Metrics[] = {"time", "cpu", "steps", "insns", "mem"};
 
 struct ComparedProgram {
     ProgramKey key;

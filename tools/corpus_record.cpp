@@ -51,21 +51,23 @@ bool in_shard(const ProgramKey& key, Shard shard) {
     return fnv1a_64(text) % shard.count == shard.index;
 }
 
-nlohmann::json to_json(const CorpusRecord& record) {
-    nlohmann::json json = {
+nlohmann::ordered_json to_json(const CorpusRecord& record) {
+    using Json = nlohmann::ordered_json;
+    Json json = {
         {"file", record.key.file},
         {"section", record.key.section},
         {"program", record.key.program},
         {"type", record.type},
         {"insn_count", record.insn_count},
         {"verdict", record.verdict},
-        {"error_code", record.error_code.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.error_code)},
-        {"error_pc", record.error_pc ? nlohmann::json(*record.error_pc) : nlohmann::json(nullptr)},
+        {"error_code", record.error_code.empty() ? Json(nullptr) : Json(record.error_code)},
+        {"error_pc", record.error_pc ? Json(*record.error_pc) : Json(nullptr)},
         {"error_message", record.error_message},
         {"errors", record.errors},
         {"steps", record.steps},
         {"seconds", record.seconds},
-        {"peak_kib", record.peak_kib ? nlohmann::json(*record.peak_kib) : nlohmann::json(nullptr)},
+        {"cpu_seconds", record.cpu_seconds},
+        {"peak_kib", record.peak_kib ? Json(*record.peak_kib) : Json(nullptr)},
         {"version", record.version},
         {"options", record.options},
     };
@@ -74,7 +76,7 @@ nlohmann::json to_json(const CorpusRecord& record) {
         json["kernel_verdict"] = kernel.verdict;
         json["kernel_errno"] = kernel.error;
         json["kernel_processed_insns"] =
-            kernel.processed_insns ? nlohmann::json(*kernel.processed_insns) : nlohmann::json(nullptr);
+            kernel.processed_insns ? Json(*kernel.processed_insns) : Json(nullptr);
         json["kernel_load_seconds"] = kernel.load_seconds;
         json["kernel_first_error_line"] = kernel.first_error_line;
     }
@@ -117,6 +119,7 @@ std::expected<CorpusRecord, std::string> record_from_json(const nlohmann::json& 
         record.errors = field<uint64_t>(json, "errors", 0);
         record.steps = field<uint64_t>(json, "steps", 0);
         record.seconds = field<double>(json, "seconds", 0.0);
+        record.cpu_seconds = field<double>(json, "cpu_seconds", 0.0);
         record.peak_kib = optional_field<uint64_t>(json, "peak_kib");
         record.version = field<std::string>(json, "version", "");
         record.options = field<nlohmann::json>(json, "options", nlohmann::json::object());

@@ -75,14 +75,16 @@ struct CorpusRecord {
     std::string error_message;  // first error's message, or why the object/worker failed
     uint64_t errors = 0;        // number of diagnostics
     uint64_t steps = 0;         // abstract states explored (AnalysisResult::steps)
-    double seconds = 0;         // analysis time
+    double seconds = 0;         // analysis time (wall clock)
+    double cpu_seconds = 0;     // analysis CPU time: steadier than wall time on a busy machine
     std::optional<uint64_t> peak_kib;  // worker's peak RSS while analysing this program
     std::string version;
     nlohmann::json options = nlohmann::json::object();  // analysis options that change verdicts
     std::optional<KernelFields> kernel;
 };
 
-[[nodiscard]] nlohmann::json to_json(const CorpusRecord& record);
+// Fields in the order of the struct (ordered_json), for people reading the lines.
+[[nodiscard]] nlohmann::ordered_json to_json(const CorpusRecord& record);
 // Reads a line written by to_json; tolerates missing optional fields.
 [[nodiscard]] std::expected<CorpusRecord, std::string> record_from_json(const nlohmann::json& json);
 

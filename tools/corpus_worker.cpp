@@ -20,12 +20,14 @@
 #include <new>
 #include <string>
 #include <sys/resource.h>
+#include <ctime>
 #include <unistd.h>
 
 namespace bpfvet::tools::corpus {
 namespace {
 
-void emit(const nlohmann::json& line) {
+template <typename Json>
+void emit(const Json& line) {
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -60,7 +62,7 @@ void limit_address_space(uint64_t megabytes) {
 int run_list(const nlohmann::json& job) {
     auto object = ir::load_object(job.at("file").get<std::string>());
     if (!object) {
-        emit({{"error", object.error().to_string()}});
+        emit(nlohmann::json{{"error", object.error().to_string()}});
         return 0;
     }
     nlohmann::json programs = nlohmann::json::array();
@@ -71,15 +73,23 @@ int run_list(const nlohmann::json& job) {
                             {"type", std::string(ir::program_type_name(type))},
                             {"insn_count", program.instructions.size()}});
     }
-    emit({{"programs", programs}});
+    emit(nlohmann::json{{"programs", programs}});
     return 0;
 }
 
 // Fills the analysis half of a record.
+double process_cpu_seconds() {
+    timespec now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
+}
+
 void analyze_into(CorpusRecord& record, const ir::Object& object, const ir::Program& program,
                   const analyzer::AnalysisOptions& options) {
     try {
+        const double cpu_before = process_cpu_seconds();
         const analyzer::AnalysisResult result = analyzer::analyze_program(object, program, options);
+        record.cpu_seconds = process_cpu_seconds() - cpu_before;
         record.type = std::string(ir::program_type_name(result.type));
         record.verdict = result.accepted ? VerdictAccept : VerdictReject;
         record.errors = result.errors.size();
@@ -107,7 +117,7 @@ int run_analyze(const nlohmann::json& job) {
     const std::string relative = job.at("relative");
     auto object = ir::load_object(job.at("file").get<std::string>());
     // Loading may take a while; the per-program clock starts after this line.
-    emit({{"loaded", bool(object)}});
+    emit(nlohmann::json{{"loaded", bool(object)}});
 
     analyzer::AnalysisOptions analysis;
     analysis.unprivileged = options.value("unprivileged", false);
