@@ -121,7 +121,12 @@ jit::JitCompiler& shared_compiler(unsigned level) {
 void Jit(benchmark::State& state, const std::string& name, unsigned level) {
     auto loaded = load(name);
     if (!loaded) return state.SkipWithError(loaded.error().c_str());
-    jit::JitRunner runner(*loaded->object, *loaded->program, shared_compiler(level));
+    // With the analyzer's facts, as `bpfvet run` compiles (the program is
+    // verified first). Should our analyzer reject a program the kernel
+    // accepts, it is still measured, without facts (counter facts = 0).
+    auto facts = jit::verify_for_jit(*loaded->object, *loaded->program);
+    state.counters["facts"] = facts ? 1 : 0;
+    jit::JitRunner runner(*loaded->object, *loaded->program, shared_compiler(level), 0, facts ? &*facts : nullptr);
     if (auto prepared = runner.prepare(); !prepared) return state.SkipWithError(prepared.error().c_str());
     (void)runner.set_input({.packet = bench_packet()});
     auto first = runner.run_fast(true);
@@ -147,10 +152,11 @@ void Interpreter(benchmark::State& state, const std::string& name) {
 void JitCompile(benchmark::State& state, const std::string& name) {
     auto loaded = load(name);
     if (!loaded) return state.SkipWithError(loaded.error().c_str());
+    auto facts = jit::verify_for_jit(*loaded->object, *loaded->program);  // analysis time not counted
     for (auto _ : state) {
         auto compiler = jit::JitCompiler::create({});
         auto start = std::chrono::steady_clock::now();
-        auto entry = (*compiler)->compile(*loaded->program);
+        auto entry = (*compiler)->compile(*loaded->program, facts ? &*facts : nullptr);
         state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         if (!entry) return state.SkipWithError(entry.error().c_str());
     }
