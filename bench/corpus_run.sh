@@ -7,7 +7,7 @@
 # Runs `bpfvet corpus SHARED/corpus/ebpf-samples --jobs JOBS --kernel` (types
 # from kernel-verdicts.csv) into a fresh results file under /usr/bin/time, then
 # prints: programs and verdicts, wall seconds, peak RSS of the largest process
-# (parent or worker, from wait4), summed analysis seconds, largest per-program
+# (parent or worker, from wait4), summed analysis seconds (wall and CPU), largest per-program
 # peak, and the kernel's summed load seconds and verdict agreement.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,6 +23,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 /usr/bin/time -f "%e %M" -o "$work/time" \
     "$bpfvet" corpus "$samples" --jobs "$jobs" --kernel --types-from "$csv" --out "$work/results.jsonl" \
+    --plot "${PLOT:-$work/plot.svg}" \
     2> "$work/stderr"
 cat "$work/stderr" >&2
 
@@ -34,6 +35,7 @@ wall, max_kib = open(timing).read().split()[-2:]
 verdicts = collections.Counter(r["verdict"] for r in records)
 kernel = collections.Counter(r.get("kernel_verdict", "none") for r in records)
 analysis = sum(r.get("seconds") or 0 for r in records)
+cpu = sum(r.get("cpu_seconds") or 0 for r in records)
 peak = max((r.get("peak_kib") or 0 for r in records), default=0)
 slowest = max(records, key=lambda r: r.get("seconds") or 0)
 kernel_load = sum(r.get("kernel_load_seconds") or 0 for r in records)
@@ -41,7 +43,7 @@ both = [r for r in records if r["verdict"] in ("accept", "reject") and r.get("ke
 agree = sum(r["verdict"] == r["kernel_verdict"] for r in both)
 print(f"programs {len(records)}: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
 print(f"wall {float(wall):.2f} s with --jobs {jobs}; peak RSS of the largest process {int(max_kib) / 1024:.1f} MiB")
-print(f"analysis total {analysis:.2f} s; slowest {slowest['file']} {slowest['program']} {slowest['seconds']:.3f} s; "
+print(f"analysis total {analysis:.2f} s wall, {cpu:.2f} s CPU; slowest {slowest['file']} {slowest['program']} {slowest['seconds']:.3f} s; "
       f"largest per-program peak {peak / 1024:.1f} MiB")
 print(f"kernel: " + ", ".join(f"{n} {v}" for v, n in sorted(kernel.items())) +
       f"; load total {kernel_load:.2f} s; agree with us on {agree} of {len(both)}")
