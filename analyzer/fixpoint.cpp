@@ -278,7 +278,7 @@ Progress progress_of(const Value& at_head, const Slot& slot, const StateSet& bac
         const Value* v = value_at(state, slot);
         if (v == nullptr || v->origin != at_head.origin || v->kind != at_head.kind) return p;
         if (v->is_pointer() && (v->pointer != at_head.pointer || v->region != at_head.region)) return p;
-        int64_t lo = v->step_min - at_head.step_min, hi = v->step_max - at_head.step_min;
+        int64_t lo = int64_t(v->step_min) - at_head.step_min, hi = int64_t(v->step_max) - at_head.step_min;
         p.change_min = first ? lo : std::min(p.change_min, lo);
         p.change_max = first ? hi : std::max(p.change_max, hi);
         first = false;

@@ -142,7 +142,7 @@ void step_origin(const Value& value, const Scalar& amount, bool subtract, bool h
     result.origin = 0;
     result.step_min = result.step_max = 0;
     if (value.origin == 0 || value.kind != result.kind) return;
-    constexpr int64_t largest_step = int64_t(1) << 40;
+    constexpr int64_t largest_step = int64_t(1) << 24;
     int64_t lo = amount.smin(), hi = amount.smax();
     if (lo < -largest_step || hi > largest_step || (lo <= 0 && hi >= 0)) return;  // must move one way
     if (subtract) std::tie(lo, hi) = std::pair(-hi, -lo);
@@ -156,9 +156,12 @@ void step_origin(const Value& value, const Scalar& amount, bool subtract, bool h
         if (hi > 0 && value.number.umax() > limit - uint64_t(hi)) return;   // could carry out
         if (lo < 0 && value.number.umin() < uint64_t(-lo)) return;          // could borrow
     }
+    const int64_t step_min = int64_t(value.step_min) + lo, step_max = int64_t(value.step_max) + hi;
+    constexpr int64_t limit = int64_t(1) << 30;
+    if (step_min < -limit || step_max > limit) return;
     result.origin = value.origin;
-    result.step_min = value.step_min + lo;
-    result.step_max = value.step_max + hi;
+    result.step_min = int32_t(step_min);
+    result.step_max = int32_t(step_max);
 }
 
 bool value_leq(const Value& a, const Value& b) {

@@ -47,20 +47,21 @@ struct Value {
     // Copies of one value share an id: a bound or null check learned on one
     // copy holds for every copy (0: no known copies).
     uint32_t id = 0;
-    // For map and map-value pointers that may refer to one of several maps
-    // (paths choosing between maps were merged): a mask of the map indices,
-    // region being the lowest. 0 when there is just `region`.
-    uint64_t maps = 0;
-    Scalar number = Scalar::top();  // the scalar's value, or the pointer's offset
     // Ghost for the termination proof of a widened loop (fixpoint.cpp): when
     // `origin` is nonzero, this number (or offset) equals the value tagged
     // `origin` at the loop head plus a step in [step_min, step_max], every
     // addition on the way made without wrapping around. `i += 1` on a value
     // tagged with step 0 gives step 1; anything but constant additions drops
-    // the tag. It never influences a verdict except that proof.
+    // the tag. It never influences a verdict except that proof. (Placed here
+    // and 32-bit to fill padding: Value is copied everywhere.)
     uint32_t origin = 0;
-    int64_t step_min = 0;
-    int64_t step_max = 0;
+    int32_t step_min = 0;
+    int32_t step_max = 0;
+    // For map and map-value pointers that may refer to one of several maps
+    // (paths choosing between maps were merged): a mask of the map indices,
+    // region being the lowest. 0 when there is just `region`.
+    uint64_t maps = 0;
+    Scalar number = Scalar::top();  // the scalar's value, or the pointer's offset
 
     static Value uninitialized() { return Value{}; }
     static Value mixed() { return Value{ValueKind::Mixed}; }
