@@ -1,7 +1,8 @@
 // bpfvet compile FILE [--section S] -o out.o: ahead-of-time compilation of one
 // program to a native object of the host (see docs/jit.md for the entry point
 // and the symbols the object needs), or its LLVM IR with --emit-llvm.
-// The program is verified first (exit 1 if rejected) unless --no-verify.
+// The program is verified first (exit 1 if rejected) unless --no-verify, and
+// compiled with the facts the analyzer proved (none with --no-verify).
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -50,13 +51,17 @@ int compile(const CompileOptions& options) {
                                 known.empty() ? " no programs" : known));
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
+    analyzer::ProgramFacts facts;  // what the analyzer proved: the lowering drops checks they make needless
     if (!options.no_verify) {
-        auto verdict = analyzer::analyze_program(*object, *chosen);
+        analyzer::AnalysisOptions analysis;
+        analysis.record_facts = true;
+        auto verdict = analyzer::analyze_program(*object, *chosen, analysis);
         if (!verdict.accepted) {
             fmt::print(stderr, "bpfvet: {}: rejected by the verifier, not compiled\n", where);
             for (const auto& error : verdict.errors) fmt::print(stderr, "{}\n", error.to_text());
             return ExitRejected;
         }
+        facts = std::move(verdict.facts);
     }
     std::string name = chosen->name;
     auto loaded = runtime::LoadedObject::create(std::move(*object));
@@ -67,6 +72,7 @@ int compile(const CompileOptions& options) {
     jit::LoweringOptions lowering;
     lowering.addressing = jit::Addressing::Symbolic;
     lowering.entry_name = options.entry;
+    lowering.facts = &facts;
     std::ofstream out(options.output, std::ios::binary);
     if (!out) return fail(fmt::format("cannot write '{}'", options.output));
     if (options.emit_llvm) {
