@@ -30,7 +30,20 @@ AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& progra
     const auto started = std::chrono::steady_clock::now();
     PathSearchLimits limits;
     limits.timeout_ms = options.z3_timeout_ms;
-    limits.max_seconds = std::max(1.0, options.max_seconds);
+    // One alarm's search gets a share of the budget; all searches together at
+    // most max_seconds, after which the remaining alarms stay undecided.
+    limits.max_seconds = std::clamp(options.max_seconds / 4, 0.5, 3.0);
+    auto budget_left = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() < options.max_seconds;
+    };
+    auto search = [&](const Diagnostic& error, ir::ProgramType type) {
+        if (!budget_left()) {
+            PathSearch out;
+            out.reason = fmt::format("the refinement's budget of {} s was spent on earlier alarms", options.max_seconds);
+            return out;
+        }
+        return search_alarm_paths(object, program, type, error, limits);
+    };
 
     AnalysisOptions rerun = options;
     rerun.refine = Refinement::None;
@@ -46,7 +59,7 @@ AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& progra
             auto key = std::make_pair(error.pc, error.code);
             auto known = searched.find(key);
             if (known == searched.end())
-                known = searched.emplace(key, search_alarm_paths(object, program, current.type, error, limits)).first;
+                known = searched.emplace(key, search(error, current.type)).first;
             const PathSearch& search = known->second;
             if (search.verdict == PathVerdict::Reachable) continue;
             for (uint32_t pc : search.blamed_branches)
@@ -69,8 +82,7 @@ AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& progra
     for (Diagnostic& error : current.errors) {
         auto known = searched.find({error.pc, error.code});
         if (known == searched.end())
-            known = searched.emplace(std::make_pair(error.pc, error.code),
-                                     search_alarm_paths(object, program, current.type, error, limits)).first;
+            known = searched.emplace(std::make_pair(error.pc, error.code), search(error, current.type)).first;
         const PathSearch& search = known->second;
         error.status = AlarmStatus::Undecided;
         if (search.verdict == PathVerdict::Reachable) {
