@@ -64,6 +64,8 @@ BPFVET_DECLARE_HELPER(skb_vlan_pop);
 BPFVET_DECLARE_HELPER(setsockopt);
 BPFVET_DECLARE_HELPER(getsockopt);
 BPFVET_DECLARE_HELPER(skb_under_cgroup);
+BPFVET_DECLARE_HELPER(sk_lookup);
+BPFVET_DECLARE_HELPER(sk_release);
 // tracing_helpers.cpp
 BPFVET_DECLARE_HELPER(get_stackid);
 BPFVET_DECLARE_HELPER(get_stack);

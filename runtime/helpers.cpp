@@ -670,6 +670,10 @@ constexpr HelperDefinition StandardHelpers[] = {
     HELPER(getsockopt, helper_support::getsockopt),
     HELPER(skb_under_cgroup, skb_under_cgroup),
     HELPER(current_task_under_cgroup, current_task_under_cgroup),
+    HELPER(sk_lookup_tcp, sk_lookup),
+    HELPER(sk_lookup_udp, sk_lookup),
+    HELPER(skc_lookup_tcp, sk_lookup),
+    HELPER(sk_release, sk_release),
     // tracing_helpers.cpp
     HELPER(get_stackid, get_stackid),
     HELPER(get_stack, get_stack),

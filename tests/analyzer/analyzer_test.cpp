@@ -1,7 +1,6 @@
 // The analyzer on small assembled programs: each relation it must keep, and
 // one rejection per error kind that does not need a compiled object.
-#include "analyzer/analyzer.hpp"
-#include "ir/assembler.hpp"
+#include "check_program.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,48 +9,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-struct Checked {
-    AnalysisResult result;
-    [[nodiscard]] std::string codes() const {
-        std::string out;
-        for (const auto& e : result.errors) out += std::string(e.code_name()) + "@" + std::to_string(e.pc) + " " + e.message + "\n";
-        return out;
-    }
-    [[nodiscard]] bool rejected_with(std::string_view code) const {
-        return !result.accepted && !result.errors.empty() && result.errors.front().code_name() == code;
-    }
-};
-
-ir::MapDefinition array_map(std::string name, uint32_t value_size, ir::MapType type = ir::MapType::Array) {
-    ir::MapDefinition map;
-    map.name = std::move(name);
-    map.type = type;
-    map.key_size = 4;
-    map.value_size = value_size;
-    map.max_entries = 1;
-    return map;
-}
-
-Checked check(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps = {},
-              AnalysisOptions options = {}) {
-    ir::Object object;
-    object.maps = std::move(maps);
-    ir::AssemblyOptions assembly;
-    assembly.map_resolver = [&](std::string_view name) -> std::optional<uint32_t> {
-        for (size_t i = 0; i < object.maps.size(); ++i)
-            if (object.maps[i].name == name) return uint32_t(i);
-        return std::nullopt;
-    };
-    auto program = ir::assemble_program(text, assembly);
-    EXPECT_TRUE(program.has_value()) << (program ? "" : program.error().to_string());
-    if (!program) return {};
-    program->type = type;
-    program->section = "test";
-    return Checked{analyze_program(object, *program, options)};
-}
-
-constexpr auto Xdp = ir::ProgramType::Xdp;
-constexpr auto Socket = ir::ProgramType::SocketFilter;
+using namespace test;
 
 // --- relations the real programs need
 
@@ -130,7 +88,7 @@ TEST(NullCheck, CarriedToEveryCopyOfTheLookupResult) {
         r0 = 0
         exit
     )";
-    auto ok = check(text, Socket, {array_map("values", 8)});
+    auto ok = check(text, Socket, {map_of("values", 8)});
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
 }
 
@@ -144,7 +102,7 @@ TEST(NullCheck, DereferenceWithoutCheckIsRejected) {
         call bpf_map_lookup_elem
         r0 = *(u64 *)(r0 + 0)
         exit
-    )", Socket, {array_map("values", 8)});
+    )", Socket, {map_of("values", 8)});
     EXPECT_TRUE(bad.rejected_with("null-dereference")) << bad.codes();
 }
 
@@ -166,7 +124,7 @@ TEST(RegisterEquality, BoundLearnedOnACopyHoldsForTheOriginal) {
     out:
         r0 = 0
         exit
-    )", Socket, {array_map("values", 16)});
+    )", Socket, {map_of("values", 16)});
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
 }
 
@@ -189,7 +147,7 @@ TEST(RegisterEquality, BoundLearnedOnARegisterHoldsForItsSpill) {
     out:
         r0 = 0
         exit
-    )", Socket, {array_map("values", 16)});
+    )", Socket, {map_of("values", 16)});
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
 }
 
@@ -331,7 +289,7 @@ TEST(Calls, HelperRules) {
         call bpf_map_lookup_elem
         r0 = 0
         exit
-    )", Socket, {array_map("values", 8)});
+    )", Socket, {map_of("values", 8)});
     EXPECT_TRUE(bad_key.rejected_with("helper-argument")) << bad_key.codes();
     auto bad_tail_call = check(R"(
         r2 = map[values] ll
@@ -339,7 +297,7 @@ TEST(Calls, HelperRules) {
         call bpf_tail_call
         r0 = 0
         exit
-    )", Socket, {array_map("values", 8)});
+    )", Socket, {map_of("values", 8)});
     EXPECT_TRUE(bad_tail_call.rejected_with("tail-call")) << bad_tail_call.codes();
 }
 
@@ -348,7 +306,7 @@ TEST(Calls, HelperRules) {
 TEST(Rules, PointerArithmeticAndComparisons) {
     EXPECT_TRUE(check("r1 += r10\nr0 = 0\nexit", Socket).rejected_with("pointer-arithmetic"));
     EXPECT_TRUE(check("r1 *= 2\nr0 = 0\nexit", Socket).rejected_with("pointer-arithmetic"));
-    EXPECT_TRUE(check("r2 = map[values] ll\nr2 += 8\nr0 = 0\nexit", Socket, {array_map("values", 8)})
+    EXPECT_TRUE(check("r2 = map[values] ll\nr2 += 8\nr0 = 0\nexit", Socket, {map_of("values", 8)})
                     .rejected_with("pointer-arithmetic"));
     AnalysisOptions unprivileged;
     unprivileged.unprivileged = true;
@@ -383,9 +341,9 @@ TEST(Rules, SpilledPointerPassedToAHelperLeaksForUnprivilegedLoaders) {
     )";
     AnalysisOptions unprivileged;
     unprivileged.unprivileged = true;
-    auto leaked = check(program, Socket, {array_map("values", 8)}, unprivileged);
+    auto leaked = check(program, Socket, {map_of("values", 8)}, unprivileged);
     EXPECT_TRUE(leaked.rejected_with("pointer-leak")) << leaked.codes();
-    EXPECT_TRUE(check(program, Socket, {array_map("values", 8)}).result.accepted);
+    EXPECT_TRUE(check(program, Socket, {map_of("values", 8)}).result.accepted);
 }
 
 TEST(Rules, ContextAccessReturnValueReadOnlyAndUnreachable) {
@@ -393,7 +351,7 @@ TEST(Rules, ContextAccessReturnValueReadOnlyAndUnreachable) {
     EXPECT_TRUE(check("r1 += 8\nr0 = *(u32 *)(r1 + 0)\nexit", Socket).rejected_with("context-access"));
     EXPECT_TRUE(check("r0 = 5\nexit", ir::ProgramType::CgroupSkb).rejected_with("return-value"));
     EXPECT_TRUE(check("r0 = 1\nexit", ir::ProgramType::CgroupSkb).result.accepted);
-    auto rodata = array_map(".rodata", 8);
+    auto rodata = map_of(".rodata", 8);
     rodata.is_global_data = true;
     rodata.read_only = true;
     rodata.initial_value = {1, 0, 0, 0, 0, 0, 0, 0};
@@ -419,8 +377,8 @@ TEST(Rules, MapValueBounds) {
         r0 = 0
         exit
     )";
-    EXPECT_TRUE(check(text, Socket, {array_map("values", 12)}).result.accepted);
-    EXPECT_TRUE(check(text, Socket, {array_map("values", 8)}).rejected_with("map-value-out-of-bounds"));
+    EXPECT_TRUE(check(text, Socket, {map_of("values", 12)}).result.accepted);
+    EXPECT_TRUE(check(text, Socket, {map_of("values", 8)}).rejected_with("map-value-out-of-bounds"));
 }
 
 }  // namespace

@@ -3,8 +3,7 @@
 // the kernel's budget charged for the iterations not unrolled, and the
 // fallback to unrolling when the widened state is too coarse. Also the
 // references a program must give back (sockets, ring buffer records).
-#include "analyzer/analyzer.hpp"
-#include "ir/assembler.hpp"
+#include "check_program.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,49 +12,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-struct Checked {
-    AnalysisResult result;
-    [[nodiscard]] std::string codes() const {
-        std::string out;
-        for (const auto& e : result.errors)
-            out += std::string(e.code_name()) + "@" + std::to_string(e.pc) + " " + e.message + "\n";
-        return out;
-    }
-    [[nodiscard]] bool rejected_with(std::string_view code) const {
-        return !result.accepted && !result.errors.empty() && result.errors.front().code_name() == code;
-    }
-};
-
-ir::MapDefinition map_of(std::string name, uint32_t value_size, ir::MapType type = ir::MapType::Array) {
-    ir::MapDefinition map;
-    map.name = std::move(name);
-    map.type = type;
-    map.key_size = type == ir::MapType::Ringbuf ? 0 : 4;
-    map.value_size = type == ir::MapType::Ringbuf ? 0 : value_size;
-    map.max_entries = type == ir::MapType::Ringbuf ? 4096 : 1;
-    return map;
-}
-
-Checked check(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps = {},
-              AnalysisOptions options = {}) {
-    ir::Object object;
-    object.maps = std::move(maps);
-    ir::AssemblyOptions assembly;
-    assembly.map_resolver = [&](std::string_view name) -> std::optional<uint32_t> {
-        for (size_t i = 0; i < object.maps.size(); ++i)
-            if (object.maps[i].name == name) return uint32_t(i);
-        return std::nullopt;
-    };
-    auto program = ir::assemble_program(text, assembly);
-    EXPECT_TRUE(program.has_value()) << (program ? "" : program.error().to_string());
-    if (!program) return {};
-    program->type = type;
-    program->section = "test";
-    return Checked{analyze_program(object, *program, options)};
-}
-
-constexpr auto Xdp = ir::ProgramType::Xdp;
-constexpr auto Socket = ir::ProgramType::SocketFilter;
+using namespace test;
 
 // r6 = a map value of `values` (or exit with 0).
 constexpr const char* lookup_values = R"(

@@ -2,6 +2,7 @@
 // run-ending controls (tail calls up to the kernel's limit, a helper's stop),
 // callbacks, packets, atomics, legacy packet loads, the lowered IR's shape and
 // ahead-of-time objects.
+#include "shared_compiler.hpp"
 #include "jit/compiler.hpp"
 #include "jit/jit_runner.hpp"
 #include "test_support.hpp"
@@ -20,12 +21,6 @@ using runtime::test::make_object;
 using runtime::test::map_definition;
 using ir::MapType;
 using ir::ProgramType;
-
-JitCompiler& compiler() {
-    static auto made = JitCompiler::create({});
-    if (!made) throw std::runtime_error(made.error());
-    return **made;
-}
 
 struct Fixture {
     std::unique_ptr<LoadedObject> object;

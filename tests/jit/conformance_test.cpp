@@ -1,6 +1,7 @@
 // The bpf_conformance cases (../shared/conformance) and the runtime's own
 // (tests/runtime/conformance) through the JIT: each must end with the expected
 // r0, and with the same r0 as the unchecked interpreter.
+#include "shared_compiler.hpp"
 #include "jit/jit_runner.hpp"
 #include "test_support.hpp"
 
@@ -23,12 +24,6 @@ using runtime::test::conformance_unwind;
 using runtime::test::ConformanceCase;
 using runtime::test::read_conformance_sections;
 using runtime::test::parse_hex_bytes;
-
-JitCompiler& compiler() {
-    static auto made = JitCompiler::create({});
-    if (!made) throw std::runtime_error(made.error());
-    return **made;
-}
 
 struct Verdict {
     bool passed;

@@ -10,6 +10,7 @@
 // By default the shared corpus is sampled (one object in DefaultObjectStride, in
 // path order, for CI time: all of it takes ~6 s of CPU);
 // BPFVET_JIT_DIFFERENTIAL_ALL=1 runs every object.
+#include "shared_compiler.hpp"
 #include "analyzer/analyzer.hpp"
 #include "ir/elf_loader.hpp"
 #include "jit/jit_runner.hpp"
@@ -34,12 +35,6 @@ using namespace runtime;
 
 constexpr int InputsPerProgram = 100;
 constexpr size_t DefaultObjectStride = 6;
-
-JitCompiler& compiler() {
-    static auto made = JitCompiler::create({});
-    if (!made) throw std::runtime_error(made.error());
-    return **made;
-}
 
 uint64_t base_seed() {
     if (const char* text = std::getenv("BPFVET_JIT_SEED")) return std::strtoull(text, nullptr, 0);

@@ -2,6 +2,7 @@
 // proved, that the lowered code drops the checks they make needless, that a
 // rejected program has no facts (and the JIT refuses it), and that runs with
 // facts agree with the interpreter.
+#include "shared_compiler.hpp"
 #include "analyzer/analyzer.hpp"
 #include "jit/compiler.hpp"
 #include "jit/jit_runner.hpp"
@@ -19,12 +20,6 @@ using runtime::test::make_object;
 using runtime::test::map_definition;
 using ir::MapType;
 using ir::ProgramType;
-
-JitCompiler& compiler() {
-    static auto made = JitCompiler::create({});
-    if (!made) throw std::runtime_error(made.error());
-    return **made;
-}
 
 struct Loaded {
     std::unique_ptr<LoadedObject> object;

@@ -203,6 +203,16 @@ TEST(SocketOptions, TheCongestionControlStartsAsCubic) {
     EXPECT_EQ(value, uint64_t('c'));
 }
 
+TEST(SocketLookup, FindsNoSocketInARuntimeWithoutSockets) {
+    auto f = load_program_or_die(
+        "*(u64 *)(r10 - 16) = 0\n*(u64 *)(r10 - 8) = 0\nr2 = r10\nr2 += -16\nr3 = 12\nr4 = -1\nr5 = 0\n"
+        "call bpf_sk_lookup_tcp\nexit",
+        ProgramType::Xdp);
+    auto outcome = run_program(f, {.packet = counting_frame(60)});
+    ASSERT_TRUE(outcome.result) << outcome.result.error().to_string();
+    EXPECT_EQ(outcome.result->return_value, 0u);
+}
+
 TEST(Cgroups, TheTaskIsUnderItsCgroupAndItsAncestors) {
     RuntimeOptions options;
     options.environment.task.cgroup_id = 40;
