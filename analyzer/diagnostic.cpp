@@ -1,5 +1,7 @@
 #include "analyzer/diagnostic.hpp"
 
+#include "ir/helper_names.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -36,7 +38,9 @@ std::string counterexample_text(const Counterexample& input) {
         out += fmt::format("  input packet ({} bytes): {}\n", input.packet.size(), short_hex(input.packet));
     if (!input.context.empty()) out += fmt::format("  input context: {}\n", short_hex(input.context));
     for (const auto& call : input.calls) {
-        out += fmt::format("  call at {} (helper {}) returns {:#x}", call.pc, call.helper, call.result);
+        const std::string_view name = ir::helper_name(call.helper);
+        out += fmt::format("  call at {} ({}) returns {:#x}", call.pc,
+                           name.empty() ? fmt::format("helper {}", call.helper) : std::string(name), call.result);
         if (!call.value.empty()) out += fmt::format(", value bytes {}", short_hex(call.value));
         out += "\n";
     }
