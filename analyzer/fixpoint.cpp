@@ -135,7 +135,17 @@ void Engine::add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, c
             break;
         }
     }
-    if (!found) return;
+    if (!found) {
+        // Every block end has its edges (the validator refused falling off a
+        // function), so this is an analyzer bug; dropping the state here would
+        // skip the code after it silently, as a wrong edge kind once did.
+        AbstractState lost = state;
+        report(lost, ErrorCode::InvalidInstruction, run.cfg.graph[source].last,
+               "internal error: no control-flow edge to continue on; rejected rather than leaving the code after "
+               "this instruction unanalysed",
+               {});
+        return;
+    }
     // Registers the target never reads are forgotten, so they do not keep
     // otherwise equal paths apart.
     AbstractState trimmed = state;
