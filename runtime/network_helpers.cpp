@@ -10,6 +10,7 @@
 #include <cstring>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -23,7 +24,6 @@ __sk_buff* skb_of(RunContext& context) {
     return context.context_kind == ContextKind::Skb ? reinterpret_cast<__sk_buff*>(context.context) : nullptr;
 }
 
-uint16_t network_order(uint16_t host) { return uint16_t(host >> 8 | host << 8); }
 
 // ---------------------------------------------------------------- fib_lookup
 
@@ -135,7 +135,7 @@ uint64_t skb_change_proto(uint64_t, uint64_t protocol, uint64_t flags, uint64_t,
     if (flags != 0) return error(-EINVAL);
     constexpr int64_t Growth = 40 - 20;  // sizeof(ipv6hdr) - sizeof(iphdr)
     const uint16_t from = uint16_t(skb->protocol), to = uint16_t(protocol);
-    const uint16_t ipv4 = network_order(ETH_P_IP), ipv6 = network_order(ETH_P_IPV6);
+    const uint16_t ipv4 = htons(ETH_P_IP), ipv6 = htons(ETH_P_IPV6);
     long result;
     if (from == ipv4 && to == ipv6) result = move_head(*context, EthernetHeader, Growth);
     else if (from == ipv6 && to == ipv4) result = move_head(*context, EthernetHeader, -Growth);
@@ -147,6 +147,15 @@ uint64_t skb_change_proto(uint64_t, uint64_t protocol, uint64_t flags, uint64_t,
 
 // ---------------------------------------------------------------- VLAN tags
 
+namespace {
+
+// A VLAN tag in the bytes sits after the MAC addresses: protocol, then TCI.
+constexpr uint64_t VlanTagOffset = 12, VlanTagSize = 4;
+
+bool is_vlan_protocol(uint16_t protocol) { return protocol == htons(ETH_P_8021Q) || protocol == htons(ETH_P_8021AD); }
+
+}  // namespace
+
 // The skb keeps its outer tag "accelerated" (in vlan_present/vlan_tci/
 // vlan_proto, not in the bytes); pushing a second tag moves the first into
 // the packet, after the MAC addresses.
@@ -154,12 +163,11 @@ uint64_t skb_vlan_push(uint64_t, uint64_t vlan_proto, uint64_t vlan_tci, uint64_
     __sk_buff* skb = skb_of(*context);
     if (!skb || !has_packet(*context)) return error(-EINVAL);
     const uint16_t proto = uint16_t(vlan_proto);
-    if (proto != network_order(ETH_P_8021Q) && proto != network_order(ETH_P_8021AD)) return error(-EINVAL);
+    if (!is_vlan_protocol(proto)) return error(-EINVAL);
     if (skb->vlan_present) {
-        constexpr uint64_t MacAddresses = 12, TagSize = 4;
-        if (long result = move_head(*context, MacAddresses, TagSize); result != 0) return error(result);
-        uint8_t* tag = context->packet.data + MacAddresses;
-        const uint16_t outer_proto = uint16_t(skb->vlan_proto), outer_tci = network_order(uint16_t(skb->vlan_tci));
+        if (long result = move_head(*context, VlanTagOffset, VlanTagSize); result != 0) return error(result);
+        uint8_t* tag = context->packet.data + VlanTagOffset;
+        const uint16_t outer_proto = uint16_t(skb->vlan_proto), outer_tci = htons(uint16_t(skb->vlan_tci));
         std::memcpy(tag, &outer_proto, 2);
         std::memcpy(tag + 2, &outer_tci, 2);
     }
@@ -177,16 +185,15 @@ uint64_t skb_vlan_pop(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunConte
     skb->vlan_tci = 0;
     skb->vlan_proto = 0;
     auto& packet = context->packet;
-    constexpr uint64_t MacAddresses = 12, TagSize = 4;
-    if (uint64_t(packet.data_end - packet.data) < MacAddresses + TagSize + 2) return 0;
+    if (uint64_t(packet.data_end - packet.data) < VlanTagOffset + VlanTagSize + 2) return 0;
     uint16_t inner_proto, inner_tci;
-    std::memcpy(&inner_proto, packet.data + MacAddresses, 2);
-    std::memcpy(&inner_tci, packet.data + MacAddresses + 2, 2);
-    if (inner_proto != network_order(ETH_P_8021Q) && inner_proto != network_order(ETH_P_8021AD)) return 0;
-    if (long result = move_head(*context, MacAddresses, -int64_t(TagSize)); result != 0) return error(result);
+    std::memcpy(&inner_proto, packet.data + VlanTagOffset, 2);
+    std::memcpy(&inner_tci, packet.data + VlanTagOffset + 2, 2);
+    if (!is_vlan_protocol(inner_proto)) return 0;
+    if (long result = move_head(*context, VlanTagOffset, -int64_t(VlanTagSize)); result != 0) return error(result);
     skb->vlan_present = 1;
     skb->vlan_proto = inner_proto;
-    skb->vlan_tci = network_order(inner_tci);
+    skb->vlan_tci = htons(inner_tci);
     return 0;
 }
 
