@@ -40,7 +40,23 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
                const AnalysisOptions& options, ir::ProgramType type)
     : object_(object), program_(program), cfg_(cfg), options_(options), type_(type),
       context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)),
-      thresholds_(comparison_thresholds(program)) {}
+      thresholds_(comparison_thresholds(program)) {
+    btf_kind_ = btf_attach_kind(type, program.section);
+    if (!btf_kind_) return;
+    if (context_) {
+        if (auto range = btf_return_range(*btf_kind_)) context_->return_range = range;
+    }
+    if (!options.kernel_btf) {
+        btf_untyped_reason_ = "no kernel BTF";
+        return;
+    }
+    auto attach = resolve_btf_attach(*options.kernel_btf, *btf_kind_, program.section);
+    if (attach) btf_attach_ = std::move(*attach);
+    else btf_untyped_reason_ = attach.error();
+    // An lsm hook returning void accepts any return value.
+    if (btf_attach_ && btf_attach_->returns_void && *btf_kind_ == BtfAttachKind::Lsm && context_)
+        context_->return_range.reset();
+}
 
 void Engine::report(AbstractState& state, ErrorCode code, uint32_t pc, std::string message,
                     std::vector<int> regs) {
@@ -163,7 +179,10 @@ void Engine::check_exit(uint32_t pc, AbstractState& state) {
         }
         return;
     }
-    if (range && (r0.number.smin() < range->min || r0.number.smax() > range->max)) {
+    const bool outside = range && (range->low_32_bits
+                                       ? (r0.number.s32min() < range->min || r0.number.s32max() > range->max)
+                                       : (r0.number.smin() < range->min || r0.number.smax() > range->max));
+    if (outside) {
         report(state, ErrorCode::ReturnValue, pc,
                fmt::format("this program type must return a value in [{}, {}], but r0 may be {}", range->min,
                            range->max, r0.number.to_compact_string()),

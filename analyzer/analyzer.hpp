@@ -8,9 +8,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace bpfvet::ir {
+class KernelBtf;
+}
 
 namespace bpfvet::analyzer {
 
@@ -41,6 +46,10 @@ struct AnalysisOptions {
     // Passes through a loop analysed one by one (exact, like the kernel's
     // unrolling) before the loop head's state is widened to an invariant.
     uint64_t max_unrolled_passes = 64;
+    // The kernel's BTF (ir/kernel_btf.hpp), which types the arguments of
+    // fentry/fexit/fmod_ret/tp_btf/lsm programs. Without it their arguments
+    // are numbers, and dereferencing one is refused saying so.
+    std::shared_ptr<const ir::KernelBtf> kernel_btf;
 };
 
 struct AnalysisResult {

@@ -206,11 +206,11 @@ std::optional<ContextDescriptor> context_descriptor(ProgramType type, std::strin
     case ProgramType::RawTracepointWritable:
         return ContextDescriptor{"raw tracepoint arguments (u64[12])", 96, {}, true, true, std::nullopt};
     case ProgramType::Tracing:
-        // fentry/fexit/tp_btf: u64 argument array. Argument types from BTF are not
-        // modelled yet: every argument reads as a scalar.
+        // fentry/fexit/tp_btf: u64 argument array, typed from the kernel BTF by
+        // the engine (analyzer/btf_access.hpp) when a section names the target.
         return ContextDescriptor{"BTF arguments (u64[12])", 96, {}, true, true, std::nullopt};
     case ProgramType::Lsm:
-        return ContextDescriptor{"BTF arguments (u64[12])", 96, {}, true, true, ReturnRange{-4095, 0}};
+        return ContextDescriptor{"BTF arguments (u64[12])", 96, {}, true, true, ReturnRange{-4095, 0, true}};
     case ProgramType::CgroupDevice:
         // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
         return ContextDescriptor{"bpf_cgroup_dev_ctx", 12, {}, true, false, zero_or_one};

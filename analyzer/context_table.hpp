@@ -40,6 +40,8 @@ struct ContextField {
 struct ReturnRange {
     int64_t min = 0;
     int64_t max = 0;
+    // Only the low 32 bits are checked, as signed (lsm hooks return int).
+    bool low_32_bits = false;
 };
 
 struct ContextDescriptor {

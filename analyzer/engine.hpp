@@ -3,6 +3,7 @@
 #pragma once
 
 #include "analyzer/analyzer.hpp"
+#include "analyzer/btf_access.hpp"
 #include "analyzer/context_table.hpp"
 #include "analyzer/helper_table.hpp"
 #include "analyzer/liveness.hpp"
@@ -126,6 +127,17 @@ public:
     const AnalysisOptions& options_;
     ir::ProgramType type_;
     std::optional<ContextDescriptor> context_;
+    // BTF-typed programs (fentry/fexit/fmod_ret/tp_btf/lsm): the attach kind
+    // from the section, its target resolved in options_.kernel_btf, or why
+    // the arguments stay untyped numbers.
+    std::optional<BtfAttachKind> btf_kind_;
+    std::optional<BtfAttach> btf_attach_;
+    std::string btf_untyped_reason_;
+    // transfer_memory.cpp: loads through the context of a BTF-typed program and through kernel objects.
+    std::optional<Value> access_btf_context(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
+                                            Access access, bool variable_size);
+    std::optional<Value> access_btf_object(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
+                                           Access access, bool variable_size);
     std::vector<Diagnostic> errors_;
     std::set<std::pair<uint32_t, ErrorCode>> reported_;
     uint64_t steps_ = 0;

@@ -113,6 +113,8 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         AbstractState& equal = op == JmpOp::Jeq ? out.taken : out.fallthrough;
         AbstractState& not_equal = op == JmpOp::Jeq ? out.fallthrough : out.taken;
         if (!pointer.maybe_null) {
+            // Kernel object pointers need no null check but may be null: both ways stay possible.
+            if (pointer.pointer == PointerKind::BtfObject) return out;
             equal = AbstractState::bottom();  // a pointer the kernel knows is not null
             return out;
         }

@@ -47,8 +47,17 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
     const Value pointer = state.reg(reg);
     const char* verb = access == Access::Read ? "read" : "write";
     if (pointer.is_scalar()) {
+        std::string why;
+        if (btf_kind_ && !btf_attach_ && pointer.region != 0) {
+            why = btf_untyped_reason_ == "no kernel BTF"
+                      ? fmt::format(" (no kernel BTF: argument {} of {} is untyped; pass --kernel-btf)",
+                                    pointer.region - 1, program_.section)
+                      : fmt::format(" (argument {} of {} is untyped: {})", pointer.region - 1, program_.section,
+                                    btf_untyped_reason_);
+        }
         report(state, ErrorCode::MemoryAccess, pc,
-               fmt::format("r{} is a number, not a pointer, so it cannot be used to {} memory", reg, verb), {reg});
+               fmt::format("r{} is a number, not a pointer, so it cannot be used to {} memory{}", reg, verb, why),
+               {reg});
         return std::nullopt;
     }
     if (pointer.kind == ValueKind::Mixed) {
@@ -77,7 +86,11 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         return true;
     };
 
+    if (pointer.pointer == PointerKind::Context && btf_kind_)
+        return access_btf_context(pc, state, reg, offset, size, access, variable_size);
+
     switch (pointer.pointer) {
+    case PointerKind::BtfObject: return access_btf_object(pc, state, reg, offset, size, access, variable_size);
     case PointerKind::Stack: {
         if (lo < -StackBytes || hi > 0) {
             report(state, ErrorCode::StackOutOfBounds, pc,
@@ -316,6 +329,148 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         return std::nullopt;
     }
     return std::nullopt;
+}
+
+namespace {
+
+// The licenses the kernel deems GPL-compatible (license_is_gpl_compatible).
+bool gpl_compatible(std::string_view license) {
+    return license == "GPL" || license == "GPL v2" || license == "GPL and additional rights" ||
+           license == "Dual BSD/GPL" || license == "Dual MIT/GPL" || license == "Dual MPL/GPL";
+}
+
+}  // namespace
+
+// The context of fentry/fexit/fmod_ret/tp_btf/lsm programs: the attach
+// target's arguments, one u64 slot each. Typed by the kernel BTF when it
+// resolved the target; otherwise every slot is a number that remembers its
+// argument, so that dereferencing it can say why it is untyped.
+std::optional<Value> Engine::access_btf_context(uint32_t pc, AbstractState& state, int reg, int64_t offset,
+                                                int64_t size, Access access, bool variable_size) {
+    const Value& pointer = state.reg(reg);
+    const std::string_view label = program_.section;
+    if (!pointer.number.constant_value() || *pointer.number.constant_value() != 0) {
+        report(state, ErrorCode::ContextAccess, pc,
+               fmt::format("r{} points {} past the start of the arguments of {}; the kernel only allows accesses "
+                           "through the unmodified context pointer",
+                           reg, pointer.number.to_compact_string(), label),
+               {reg});
+        return std::nullopt;
+    }
+    if (variable_size) {
+        report(state, ErrorCode::ContextAccess, pc,
+               fmt::format("the arguments of {} cannot be passed as memory to a helper", label), {reg});
+        return std::nullopt;
+    }
+    if (access == Access::Write) {
+        report(state, ErrorCode::ContextAccess, pc, fmt::format("the arguments of {} are read-only", label), {reg});
+        return std::nullopt;
+    }
+    if (offset < 0 || offset + size > 96) {
+        report(state, ErrorCode::ContextAccess, pc,
+               fmt::format("offset {} size {} is outside the 12 argument slots (96 bytes) of {}", offset, size, label),
+               {reg});
+        return std::nullopt;
+    }
+    if (offset % size != 0) {
+        report(state, ErrorCode::ContextAccess, pc,
+               fmt::format("offset {} is not aligned to the access size {}", offset, size), {reg});
+        return std::nullopt;
+    }
+    if (!btf_attach_) {
+        if (size != 8) {
+            report(state, ErrorCode::ContextAccess, pc,
+                   fmt::format("the arguments of {} must be read 8 bytes at a time while they are untyped ({})",
+                               label, btf_untyped_reason_),
+                   {reg});
+            return std::nullopt;
+        }
+        Value number = Value::unknown_scalar();
+        number.region = uint32_t(offset / 8) + 1;
+        return number;
+    }
+    auto read = btf_context_read(*options_.kernel_btf, *btf_attach_, offset, int(size));
+    if (auto* message = std::get_if<std::string>(&read)) {
+        report(state, ErrorCode::ContextAccess, pc, *message, {reg});
+        return std::nullopt;
+    }
+    const BtfLoad& load = std::get<BtfLoad>(read);
+    if (!load.pointer && load.range) return Value::scalar(Scalar::signed_range(load.range->min, load.range->max));
+    if (!load.pointer) return Value::scalar(bounded_by_size(size));
+    Value result = Value::make_pointer(PointerKind::BtfObject, load.struct_id, Scalar::constant(0), load.maybe_null,
+                                       load.maybe_null ? fresh_id(state, pc, IdTag::Lookup) : 0);
+    result.memory_tag = load.memory_tag;
+    return result;
+}
+
+// Loads through a pointer to a kernel struct (the kernel's
+// check_ptr_to_btf_access): constant offsets inside the struct, whole pointer
+// members give further kernel objects, anything else read is a number.
+std::optional<Value> Engine::access_btf_object(uint32_t pc, AbstractState& state, int reg, int64_t offset,
+                                               int64_t size, Access access, bool variable_size) {
+    const Value& pointer = state.reg(reg);
+    if (!options_.kernel_btf) {
+        report(state, ErrorCode::MemoryAccess, pc, "internal: a kernel object pointer without kernel BTF", {reg});
+        return std::nullopt;
+    }
+    const ir::KernelBtf& btf = *options_.kernel_btf;
+    const std::string name = btf_struct_label(btf, pointer.region);
+    if (options_.unprivileged) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("reading '{}' through r{} needs CAP_PERFMON; unprivileged programs cannot", name, reg),
+               {reg});
+        return std::nullopt;
+    }
+    if (!gpl_compatible(object_.license)) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("the kernel lets only GPL-compatible programs read kernel '{}' (license is '{}')", name,
+                           object_.license),
+               {reg});
+        return std::nullopt;
+    }
+    if (pointer.memory_tag != 0) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               pointer.memory_tag == BtfUserMemory
+                   ? fmt::format("r{} points to user memory ('{} __user'); read it with bpf_probe_read_user", reg, name)
+                   : fmt::format("r{} points to per-CPU memory ('{} __percpu'); it cannot be dereferenced directly",
+                                 reg, name),
+               {reg});
+        return std::nullopt;
+    }
+    if (variable_size) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("r{} points to kernel '{}', which cannot be passed as memory to a helper; copy it with "
+                           "bpf_probe_read_kernel first",
+                           reg, name),
+               {reg});
+        return std::nullopt;
+    }
+    if (access == Access::Write) {
+        report(state, ErrorCode::ReadOnlyWrite, pc,
+               fmt::format("r{} points to kernel '{}', which programs of type {} may only read", reg, name,
+                           ir::program_type_name(type_)),
+               {reg});
+        return std::nullopt;
+    }
+    auto constant = pointer.number.constant_value();
+    if (!constant) {
+        report(state, ErrorCode::MemoryAccess, pc,
+               fmt::format("r{} points into kernel '{}' at a variable offset {}; the kernel allows only constant "
+                           "offsets",
+                           reg, name, pointer.number.to_compact_string()),
+               {reg});
+        return std::nullopt;
+    }
+    auto read = btf_struct_read(btf, pointer.region, int64_t(*constant) + offset, int(size));
+    if (auto* message = std::get_if<std::string>(&read)) {
+        report(state, ErrorCode::MemoryAccess, pc, *message, {reg});
+        return std::nullopt;
+    }
+    const BtfLoad& load = std::get<BtfLoad>(read);
+    if (!load.pointer) return Value::scalar(bounded_by_size(size));
+    Value result = Value::make_pointer(PointerKind::BtfObject, load.struct_id, Scalar::constant(0));
+    result.memory_tag = load.memory_tag;
+    return result;
 }
 
 void Engine::execute_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {

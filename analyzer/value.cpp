@@ -30,14 +30,14 @@ bool same_value(const Value& a, const Value& b) {
     case ValueKind::Scalar: return a.id == b.id && same_scalar(a.number, b.number);
     case ValueKind::Pointer:
         return a.pointer == b.pointer && a.region == b.region && a.maps == b.maps && a.maybe_null == b.maybe_null &&
-               a.id == b.id && same_scalar(a.number, b.number);
+               a.memory_tag == b.memory_tag && a.id == b.id && same_scalar(a.number, b.number);
     }
     return false;
 }
 
 bool can_be_null(PointerKind kind) {
     return kind == PointerKind::MapValue || kind == PointerKind::MapPointer || kind == PointerKind::RingbufMemory ||
-           kind == PointerKind::Socket;
+           kind == PointerKind::Socket || kind == PointerKind::BtfObject;
 }
 
 namespace {
@@ -61,9 +61,11 @@ Value join_shapes(const Value& a, const Value& b) {
             v.maps = __builtin_popcountll(mask) > 1 ? mask : 0;
             return v;
         }
-        if (a.pointer != b.pointer || a.region != b.region) return Value::mixed();
+        // Pointers to different kernel structs (or memory tags) are different targets.
+        if (a.pointer != b.pointer || a.region != b.region || a.memory_tag != b.memory_tag) return Value::mixed();
         Value v = Value::make_pointer(a.pointer, a.region, a.number.join(b.number), a.maybe_null || b.maybe_null,
                                       a.id == b.id ? a.id : 0);
+        v.memory_tag = a.memory_tag;
         return v;
     }
     // A pointer on one side, the constant 0 on the other: the pointer or null,
@@ -92,7 +94,8 @@ void join_origin(const Value& a, const Value& b, Value& out) {
 }
 
 bool same_pointer_target(const Value& a, const Value& b) {
-    return a.is_pointer() && b.is_pointer() && a.pointer == b.pointer && a.region == b.region && a.maps == b.maps;
+    return a.is_pointer() && b.is_pointer() && a.pointer == b.pointer && a.region == b.region && a.maps == b.maps &&
+           a.memory_tag == b.memory_tag;
 }
 
 }  // namespace
@@ -175,6 +178,7 @@ bool value_leq(const Value& a, const Value& b) {
     if (b.id != 0 && a.id != b.id) return false;
     if (a.is_scalar()) return a.number.leq(b.number);
     if (a.pointer != b.pointer || (a.maybe_null && !b.maybe_null)) return false;
+    if (a.pointer == PointerKind::BtfObject && (a.region != b.region || a.memory_tag != b.memory_tag)) return false;
     if (a.region != b.region || a.maps != b.maps) {
         uint64_t ma = map_mask(a), mb = map_mask(b);
         if (ma == 0 || mb == 0 || (ma & ~mb) != 0) return false;
@@ -193,6 +197,7 @@ std::string_view pointer_kind_name(PointerKind kind) {
     case PointerKind::PacketMeta: return "packet metadata";
     case PointerKind::RingbufMemory: return "ring buffer record";
     case PointerKind::Socket: return "socket";
+    case PointerKind::BtfObject: return "kernel object";
     }
     return "?";
 }
@@ -238,6 +243,12 @@ std::string describe_value(const Value& value, const ir::Object* object) {
                                  : fmt::format("pointer into the packet (variable base #{})", value.region);
         break;
     case PointerKind::RingbufMemory: what = fmt::format("pointer to a {}-byte ring buffer record", value.region); break;
+    case PointerKind::BtfObject:
+        what = fmt::format("pointer to a kernel object (BTF type {}{})", value.region,
+                           value.memory_tag == 1   ? ", __user memory"
+                           : value.memory_tag == 2 ? ", __percpu memory"
+                                                   : "");
+        break;
     default: what = fmt::format("pointer to {}", pointer_kind_name(value.pointer)); break;
     }
     if (value.maybe_null) what += " or null";

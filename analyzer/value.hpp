@@ -37,12 +37,24 @@ enum class PointerKind : uint8_t {
     PacketMeta,
     RingbufMemory,  // region = size of the reserved record
     Socket,         // struct bpf_sock
+    // A kernel object typed by BTF (fentry/fexit/tp_btf/lsm arguments and the
+    // pointers loaded through them): region = the struct's or union's type id
+    // in the kernel BTF, offset a number. Loads only; the kernel handles faults
+    // of these loads, so they need no null check (maybe_null only for
+    // arguments the kernel marks nullable).
+    BtfObject,
 };
 
 struct Value {
     ValueKind kind = ValueKind::Uninitialized;
     PointerKind pointer = PointerKind::Context;
     bool maybe_null = false;
+    // BtfObject: __user or __percpu memory (BtfMemoryTag bits), which the
+    // kernel refuses to dereference. (Placed in padding.)
+    uint8_t memory_tag = 0;
+    // For numbers read from argument N of a BTF-typed program that no kernel
+    // BTF typed: N + 1, so that dereferencing one can say why (message only;
+    // joins and comparisons ignore it). For pointers see PointerKind.
     uint32_t region = 0;
     // Copies of one value share an id: a bound or null check learned on one
     // copy holds for every copy (0: no known copies).

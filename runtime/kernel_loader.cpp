@@ -2,6 +2,7 @@
 // choices as tables, and the verifier log read the way veristat reads it.
 #include "runtime/kernel_loader.hpp"
 
+#include <fmt/format.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -402,6 +403,16 @@ std::vector<std::string> last_log_lines(std::string_view log, size_t count) {
     return lines;
 }
 
+std::expected<uint32_t, std::string> attach_btf_id(const ir::KernelBtf& btf, std::string_view section) {
+    auto target = ir::btf_attach_target(section);
+    if (!target) return 0;
+    auto id = btf.find(target->kind, target->name);
+    if (!id)
+        return std::unexpected(fmt::format("the kernel BTF ({}) has no {} '{}' to attach {} to", btf.origin(),
+                                           ir::btf_kind_name(target->kind), target->name, section));
+    return *id;
+}
+
 uint32_t expected_attach_type(ir::ProgramType type, std::string_view section) {
     const AttachRule* best = nullptr;
     for (const auto& rule : attach_rules)
@@ -512,7 +523,8 @@ struct LoadAttempt {
 constexpr uint32_t LogInstructions = 1, LogStatistics = 4;
 
 LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, ir::ProgramType type,
-                         const std::vector<uint64_t>& slots, uint32_t log_level, std::vector<char>* log) {
+                         const std::vector<uint64_t>& slots, uint32_t btf_id, uint32_t log_level,
+                         std::vector<char>* log) {
     // The object's license, as libbpf passes it; GPL where the object has none
     // (what the reference verdicts did, so GPL-only helpers stay usable).
     const std::string license = object.license.empty() ? "GPL" : object.license;
@@ -524,6 +536,7 @@ LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, i
     attr.insns = pointer_to_u64(slots.data());
     attr.license = pointer_to_u64(license.c_str());
     attr.kern_version = object.kernel_version.value_or(0);
+    attr.attach_btf_id = btf_id;  // in vmlinux (attach_btf_obj_fd 0)
     copy_object_name(attr.prog_name, program.name);
     if (log) {
         std::ranges::fill(*log, 0);
@@ -565,6 +578,30 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.message = "unresolved call to " + program.unresolved_calls.front().symbol;
         return result;
     }
+    // Programs typed by kernel BTF name their target by its BTF id, which
+    // libbpf looks up before loading (and fails to find, like us, when absent).
+    uint32_t btf_id = 0;
+    if ((type == ir::ProgramType::Tracing || type == ir::ProgramType::Lsm) && ir::btf_attach_target(program.section)) {
+        std::shared_ptr<const ir::KernelBtf> btf = options.kernel_btf;
+        if (!btf) {
+            auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
+            if (!parsed) {
+                result.verdict = KernelVerdict::Unavailable;
+                result.error = ENOENT;
+                result.message = "no kernel BTF to find the attach target in: " + parsed.error();
+                return result;
+            }
+            btf = std::move(*parsed);
+        }
+        auto id = attach_btf_id(*btf, program.section);
+        if (!id) {
+            result.verdict = KernelVerdict::LoaderError;
+            result.error = ESRCH;
+            result.message = id.error();
+            return result;
+        }
+        btf_id = *id;
+    }
     auto maps = create_maps(object);
     if (!maps) {
         result.verdict = means_unavailable(maps.error().error) ? KernelVerdict::Unavailable : KernelVerdict::LoaderError;
@@ -575,7 +612,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     const auto slots = encode_for_kernel(program, *maps);
     // First without a log: a level-1 log of a big accepted program costs
     // seconds, and its absence cannot change the verdict.
-    LoadAttempt attempt = attempt_load(object, program, type, slots, 0, nullptr);
+    LoadAttempt attempt = attempt_load(object, program, type, slots, btf_id, 0, nullptr);
     result.load_seconds = attempt.seconds;
     std::vector<char> log(std::max<uint32_t>(options.log_size, 4096));
 
@@ -583,7 +620,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.verdict = KernelVerdict::Accept;
         result.processed_insns = verified_instructions(attempt.fd.get());
         if (options.collect_log_on_accept) {
-            (void)attempt_load(object, program, type, slots, LogStatistics, &log);
+            (void)attempt_load(object, program, type, slots, btf_id, LogStatistics, &log);
             result.log = log_text(log);
             if (auto count = summarize_verifier_log(result.log).processed_insns) result.processed_insns = count;
         }
@@ -602,7 +639,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     // Again with a log, for the reason. The kernel keeps the log's tail when
     // it overflows, which is where the reason is.
     const bool quick = attempt.seconds < options.full_log_below_seconds;
-    (void)attempt_load(object, program, type, slots, quick ? LogInstructions : LogStatistics, &log);
+    (void)attempt_load(object, program, type, slots, btf_id, quick ? LogInstructions : LogStatistics, &log);
     result.log = log_text(log);
     // EPERM with a log is the verifier speaking (we are allowed bpf(2));
     // EPERM or ENOSYS without one is bpf(2) refused altogether.

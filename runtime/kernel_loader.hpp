@@ -10,6 +10,7 @@
 // of pretending to a verdict.
 #pragma once
 
+#include "ir/kernel_btf.hpp"
 #include "ir/program.hpp"
 
 #include <cstdint>
@@ -52,6 +53,10 @@ struct KernelLoadOptions {
     // then asks only for the messages and statistics (BPF_LOG_STATS), which
     // give the reason but no instruction, so error_pc stays empty.
     double full_log_below_seconds = 0.5;
+    // For fentry/fexit/fmod_ret/tp_btf/lsm programs: the kernel BTF in which
+    // the attach target's id is looked up (attach_btf_id). Null: read
+    // /sys/kernel/btf/vmlinux for each such load.
+    std::shared_ptr<const ir::KernelBtf> kernel_btf;
 };
 
 // A program loaded into the kernel; closes its descriptors when destroyed.
@@ -109,5 +114,11 @@ struct VerifierLogSummary {
 // "cgroup/connect4" as cgroup_sock_addr gives BPF_CGROUP_INET4_CONNECT (10),
 // "cgroup/post_bind4" as cgroup_sock gives BPF_CGROUP_INET4_POST_BIND (12).
 [[nodiscard]] uint32_t expected_attach_type(ir::ProgramType type, std::string_view section);
+
+// The attach_btf_id the kernel needs for a program in `section`: the id of
+// the target FUNC ("fentry/do_unlinkat", "lsm/file_open" -> bpf_lsm_file_open)
+// or TYPEDEF ("tp_btf/sched_switch" -> btf_trace_sched_switch) in `btf`; 0
+// for sections that attach to nothing; an error when the target is missing.
+[[nodiscard]] std::expected<uint32_t, std::string> attach_btf_id(const ir::KernelBtf& btf, std::string_view section);
 
 }  // namespace bpfvet::runtime::kernel

@@ -32,6 +32,7 @@ struct CheckOptions {
     size_t max_disjuncts = 32;
     std::string refine = "none";  // "z3": refine alarms with path formulas (analyzer/refine.hpp)
     unsigned z3_timeout_ms = 2000;
+    std::string kernel_btf;  // empty: /sys/kernel/btf/vmlinux when it exists
 };
 
 int run_check(const CheckOptions& options) {
@@ -53,14 +54,23 @@ int run_check(const CheckOptions& options) {
     nlohmann::json json_programs = nlohmann::json::array();
     std::vector<ProgramReport> reports;
     reports.reserve(programs->size());
+    KernelBtfLoader kernel_btf(options.kernel_btf);
     for (const ir::Program* program : *programs) {
+        auto btf = kernel_btf.for_program(*program, program->type);
+        if (!btf) return ExitBadInput;
+        analysis.kernel_btf = *btf;
         ProgramReport& report = reports.emplace_back(
             ProgramReport{object->path, program, analyzer::analyze_program(*object, *program, analysis), std::nullopt});
         if (analysis.refine == analyzer::Refinement::Z3)
             confirm_counterexamples(*object, size_t(program - object->programs.data()), report.analysis);
         const analyzer::AnalysisResult& result = report.analysis;
         all_accepted = all_accepted && result.accepted;
-        if (options.kernel) report.kernel = runtime::kernel::load_in_kernel(*object, *program, result.type);
+        if (options.kernel) {
+            // The running kernel's BTF ids: reuse what we parsed only when it is the running kernel's.
+            runtime::kernel::KernelLoadOptions load;
+            if (options.kernel_btf.empty()) load.kernel_btf = analysis.kernel_btf;
+            report.kernel = runtime::kernel::load_in_kernel(*object, *program, result.type, load);
+        }
         if (options.format == "json") {
             nlohmann::json errors = nlohmann::json::array();
             for (const auto& e : result.errors) errors.push_back(e.to_json());
@@ -113,6 +123,10 @@ int run_check(const CheckOptions& options) {
     if (options.format == "junit") fmt::print("{}", junit_report(reports));
     if (options.format == "json") {
         nlohmann::json out = {{"file", object->path}, {"programs", json_programs}};
+        if (kernel_btf.loaded())
+            out["kernel_btf"] = {{"path", kernel_btf.loaded()->origin()},
+                                 {"types", kernel_btf.loaded()->type_count()},
+                                 {"parse_seconds", kernel_btf.parse_seconds()}};
         fmt::print("{}\n", out.dump(2));
     }
     return all_accepted ? ExitOk : ExitRejected;
@@ -145,6 +159,9 @@ void register_check_command(CLI::App& app, CommandAction& action) {
                         "it (re-analysis split at the branches Z3 blames) or replays the input that breaks it")
         ->check(CLI::IsMember({"none", "z3"}));
     command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query with --refine z3 (default 2000)");
+    command->add_option("--kernel-btf", options->kernel_btf,
+                        "Kernel BTF (raw, as /sys/kernel/btf/vmlinux, or an ELF with .BTF) typing the arguments of "
+                        "fentry/fexit/fmod_ret/tp_btf/lsm programs (default: /sys/kernel/btf/vmlinux when present)");
     command->add_option("--max-disjuncts", options->max_disjuncts,
                         "States kept apart per program point before they are joined (default 32)");
     command->callback([options, &action] { action = [options] { return run_check(*options); }; });

@@ -1,6 +1,10 @@
 #include "tools/cli_common.hpp"
 
+#include "analyzer/btf_access.hpp"
+
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fmt/format.h>
 
 namespace bpfvet::tools {
@@ -49,6 +53,31 @@ void add_selection_options(CLI::App& command, ProgramSelection& selection, bool 
     if (with_type)
         command.add_option("--type,-t", selection.type,
                            "Program type, overriding the section name (kernel name without BPF_PROG_TYPE_, e.g. xdp)");
+}
+
+std::optional<std::shared_ptr<const ir::KernelBtf>> KernelBtfLoader::for_program(const ir::Program& program,
+                                                                                ir::ProgramType type) {
+    if (!analyzer::btf_attach_kind(type, program.section)) return std::shared_ptr<const ir::KernelBtf>();
+    if (tried_) {
+        if (!btf_ && !path_.empty()) return std::nullopt;
+        return btf_;
+    }
+    tried_ = true;
+    const bool given = !path_.empty();
+    const std::string path = given ? path_ : std::string(ir::DefaultKernelBtfPath);
+    std::error_code error;
+    if (!given && !std::filesystem::exists(path, error)) return btf_;
+    const auto start = std::chrono::steady_clock::now();
+    auto parsed = ir::KernelBtf::load(path);
+    seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!parsed) {
+        fmt::print(stderr, "bpfvet: kernel BTF: {}\n", parsed.error());
+        if (given) return std::nullopt;
+        fmt::print(stderr, "bpfvet: the arguments of BTF-typed programs stay untyped\n");
+        return btf_;
+    }
+    btf_ = std::move(*parsed);
+    return btf_;
 }
 
 }  // namespace bpfvet::tools

@@ -3,9 +3,11 @@
 #pragma once
 
 #include "ir/elf_loader.hpp"
+#include "ir/kernel_btf.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,5 +33,26 @@ struct ProgramSelection {
 
 // Adds --section, --program and --type options bound to `selection`.
 void add_selection_options(CLI::App& command, ProgramSelection& selection, bool with_type);
+
+// The kernel BTF that types fentry/fexit/fmod_ret/tp_btf/lsm programs, read
+// once and only when such a program is checked (vmlinux BTF is ~6 MB): from
+// `path` when given (unreadable = bad input), else /sys/kernel/btf/vmlinux
+// when it exists (unreadable = a warning; arguments stay untyped numbers).
+class KernelBtfLoader {
+public:
+    explicit KernelBtfLoader(std::string path) : path_(std::move(path)) {}
+    // The BTF for analysing `program` as `type`: null when it needs none or none
+    // is available; nullopt when the given file is unusable (message printed).
+    [[nodiscard]] std::optional<std::shared_ptr<const ir::KernelBtf>> for_program(const ir::Program& program,
+                                                                                 ir::ProgramType type);
+    [[nodiscard]] const std::shared_ptr<const ir::KernelBtf>& loaded() const { return btf_; }
+    [[nodiscard]] double parse_seconds() const { return seconds_; }
+
+private:
+    std::string path_;
+    bool tried_ = false;
+    std::shared_ptr<const ir::KernelBtf> btf_;
+    double seconds_ = 0;
+};
 
 }  // namespace bpfvet::tools

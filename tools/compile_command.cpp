@@ -7,6 +7,7 @@
 #include "tools/commands.hpp"
 
 #include "analyzer/analyzer.hpp"
+#include "analyzer/btf_access.hpp"
 #include "jit/compiler.hpp"
 #include "runtime/runtime.hpp"
 
@@ -51,6 +52,11 @@ int compile(const CompileOptions& options) {
                                 known.empty() ? " no programs" : known));
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
+    if (auto kind = analyzer::btf_attach_kind(chosen->type, chosen->section))
+        return fail(fmt::format("{}: {} programs read kernel objects through their BTF-typed arguments; native code "
+                                "for them would need the kernel's exception-handled loads, which bpfvet does not "
+                                "generate",
+                                where, analyzer::btf_attach_kind_name(*kind)));
     analyzer::ProgramFacts facts;  // what the analyzer proved: the lowering drops checks they make needless
     if (!options.no_verify) {
         analyzer::AnalysisOptions analysis;

@@ -8,6 +8,7 @@
 // Exit codes: 0 ran, 1 rejected by the verifier or stopped by a fault,
 // 2 bad input or usage (including "no verifier in this build").
 #include "analyzer/analyzer.hpp"
+#include "analyzer/btf_access.hpp"
 #include "jit/jit_runner.hpp"
 #include "ir/assembler.hpp"
 #include "ir/elf_loader.hpp"
@@ -298,6 +299,15 @@ int run_program(RunCommandOptions options) {
         const_cast<ir::Program*>(chosen)->type = *type;
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
+    // fentry/fexit/tp_btf/lsm programs dereference kernel objects given as
+    // arguments: there are none here, so only the checked interpreter may run
+    // them, on raw argument bytes, and only when asked to skip verification.
+    if (auto kind = analyzer::btf_attach_kind(chosen->type, chosen->section);
+        kind && !(options.no_verify && options.engine == "interp"))
+        return report_error(fmt::format("{}: {} programs read kernel objects through their BTF-typed arguments, which "
+                                        "bpfvet run cannot provide; verify them with `bpfvet check` (or run them "
+                                        "checked on raw argument bytes with --no-verify --engine interp)",
+                                        where, analyzer::btf_attach_kind_name(*kind)));
 
     analyzer::ProgramFacts facts;
     if (!options.no_verify) {

@@ -10,7 +10,9 @@
 #include "corpus_manifest.hpp"
 
 #include "analyzer/analyzer.hpp"
+#include "analyzer/btf_access.hpp"
 #include "ir/elf_loader.hpp"
+#include "ir/kernel_btf.hpp"
 
 #include <gtest/gtest.h>
 
@@ -63,6 +65,17 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
     return name;
 }
 
+// The running kernel's BTF, which types fentry/fexit/tp_btf/lsm programs
+// (their structs are declared with this kernel's offsets); null when absent.
+std::shared_ptr<const ir::KernelBtf> running_kernel_btf() {
+    static const std::shared_ptr<const ir::KernelBtf> btf = []() -> std::shared_ptr<const ir::KernelBtf> {
+        if (!std::filesystem::exists(std::string(ir::DefaultKernelBtfPath))) return nullptr;
+        auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
+        return parsed ? *parsed : nullptr;
+    }();
+    return btf;
+}
+
 class AnalyzerAgreement : public ::testing::TestWithParam<Case> {};
 
 TEST_P(AnalyzerAgreement, VerdictAndErrorCodeMatchTheManifest) {
@@ -77,6 +90,10 @@ TEST_P(AnalyzerAgreement, VerdictAndErrorCodeMatchTheManifest) {
     analyzer::AnalysisOptions options;
     options.unprivileged = c.program.unprivileged;
     if (c.program.needs == "refinement") options.refine = analyzer::Refinement::Z3;
+    if (analyzer::btf_attach_kind(program->type, program->section)) {
+        options.kernel_btf = running_kernel_btf();
+        if (!options.kernel_btf) GTEST_SKIP() << ir::DefaultKernelBtfPath << " is absent: BTF-typed arguments cannot be typed";
+    }
     const auto result = analyzer::analyze_program(*object, *program, options);
     const std::string verdict = result.accepted ? "accept" : "reject";
     const std::string first_error = result.errors.empty() ? "" : std::string(result.errors.front().code_name());
