@@ -329,7 +329,9 @@ bool Engine::widen_loop(FunctionRun& run, const ir::WtoElement& component, const
     bool stable = false;
     for (int round = 0; round < max_widening_rounds && !aborted_ && !stable; ++round) {
         AbstractState next = run_pass(run, component, members, single(head)).joined();
-        stable = next.leq(head);
+        // Through the join: a packet pointer the body moves (p = base + 2 after
+        // the pass, base + 0 at the head) fits the head only once re-based (state.cpp).
+        stable = head.join(next).leq(head);
         if (!stable) head = head.widen(next, round < threshold_rounds ? thresholds_ : extremes_);
     }
     if (!stable) return give_up("widening found no invariant for it");
@@ -348,7 +350,7 @@ bool Engine::widen_loop(FunctionRun& run, const ir::WtoElement& component, const
     if (aborted_) return give_up("");
     if (silent_errors_ != errors_at_check)
         return give_up("from the widened state at its head, the body could not be proven safe");
-    if (!back.joined().leq(head)) return give_up("the widened state at its head is not an invariant");
+    if (!head.join(back.joined()).leq(head)) return give_up("the widened state at its head is not an invariant");
     Termination proof = prove_termination(tagged, back);
     if (!proof.proven) return give_up(proof.reason);
 

@@ -186,16 +186,110 @@ void reconcile_packet_bases(AbstractState& a, AbstractState& b) {
     }
 }
 
+// Bytes proven inside the packet from `pointer` on: what its base proves,
+// less the largest offset of the pointer from the base.
+int64_t bytes_proven_from(const AbstractState& state, const Value& pointer) {
+    const PacketBase* base = state.packet_base(pointer.region);
+    const int64_t range = base ? base->range : 0;
+    if (pointer.number.smin() < 0 || pointer.number.smax() >= range) return 0;
+    return range - pointer.number.smax();
+}
+
+// The id of a base a join makes for the packet pointer in a slot: the frame,
+// then the register (0-10) or 16 + the spill's place in the 512-byte frame,
+// and the low two bits clear (Engine::fresh_id's packet bases end in binary 11).
+// The same slot gets the same id at every join, so the states at a loop head settle.
+uint32_t join_base_id(size_t frame, uint32_t slot) { return 0x80000000u | uint32_t(frame) << 14 | slot << 2; }
+
+// Packet pointers that lie at different places in the two states (p = data + 2
+// on one path, data + 4 on the other, or on different bases) are re-expressed
+// from a new base at the pointer itself in both states: its offset from the
+// start is the join of the two places, and its range the bytes proven from the
+// pointer on both paths. Joining the offsets instead would keep only the range
+// proven from the old base, so `p + 1 <= data_end` after such a join would
+// prove one byte from the start instead of one byte at p. Pointers in other
+// slots that sit at the same constant distance from it on both paths move to
+// the new base with it (copies, p + 14); pointers that used the id of a new
+// base for something else are measured from the start.
+void rebase_divergent_packet_pointers(AbstractState& a, AbstractState& b, size_t frames) {
+    struct Group {
+        uint32_t region_a, region_b;
+        Scalar offset_a, offset_b;
+        PacketBase base_a, base_b;  // the new base as seen in each state
+    };
+    struct Move {
+        Value* in_a;
+        Value* in_b;
+        size_t group;
+        int64_t distance;
+    };
+    std::vector<Group> groups;
+    std::vector<Move> moves;
+    auto visit = [&](size_t frame, uint32_t slot, Value& va, Value& vb) {
+        if (!va.is_pointer(PointerKind::Packet) || !vb.is_pointer(PointerKind::Packet)) return;
+        if (va.region == vb.region && same_scalar(va.number, vb.number)) return;
+        for (size_t g = 0; g < groups.size(); ++g) {
+            const Group& group = groups[g];
+            if (va.region != group.region_a || vb.region != group.region_b) continue;
+            if (same_scalar(va.number, group.offset_a) && same_scalar(vb.number, group.offset_b)) {
+                moves.push_back({&va, &vb, g, 0});
+                return;
+            }
+            auto ca = va.number.constant_value(), cb = vb.number.constant_value();
+            auto ga = group.offset_a.constant_value(), gb = group.offset_b.constant_value();
+            if (ca && cb && ga && gb && int64_t(*ca - *ga) == int64_t(*cb - *gb)) {
+                moves.push_back({&va, &vb, g, int64_t(*ca - *ga)});
+                return;
+            }
+        }
+        const uint32_t id = join_base_id(frame, slot);
+        Group group{va.region, vb.region, va.number, vb.number,
+                    PacketBase{id, a.packet_offset_from_start(va), bytes_proven_from(a, va)},
+                    PacketBase{id, b.packet_offset_from_start(vb), bytes_proven_from(b, vb)}};
+        groups.push_back(std::move(group));
+        moves.push_back({&va, &vb, groups.size() - 1, 0});
+    };
+    for (size_t f = 0; f < frames; ++f) {
+        Frame& fa = a.frame(f);
+        Frame& fb = b.frame(f);
+        for (uint32_t r = 0; r < 11; ++r) visit(f, r, fa.registers[r], fb.registers[r]);
+        for (auto& sa : fa.spills)
+            for (auto& sb : fb.spills)
+                if (sa.offset == sb.offset && sa.width == sb.width)
+                    visit(f, 16 + uint32_t(sa.offset + int32_t(StackBytes)), sa.value, sb.value);
+    }
+    if (groups.empty()) return;
+    // Out of the way while the ids of the new bases are freed: the moved
+    // values, then whatever else still refers to a base of that id.
+    constexpr uint32_t moving = 0xFFFFFFFFu;
+    for (const Move& move : moves) move.in_a->region = move.in_b->region = moving;
+    for (const Group& group : groups) {
+        a.drop_packet_base(group.base_a.id);
+        b.drop_packet_base(group.base_b.id);
+    }
+    for (const Move& move : moves) {
+        for (Value* v : {move.in_a, move.in_b}) {
+            v->region = groups[move.group].base_a.id;
+            v->number = Scalar::constant(uint64_t(move.distance));
+            v->origin = 0;  // measured from a new base: the loop ghost no longer applies
+        }
+    }
+    for (const Group& group : groups) {
+        a.add_packet_base(group.base_a);
+        b.add_packet_base(group.base_b);
+    }
+}
+
 }  // namespace
 
 AbstractState AbstractState::join(const AbstractState& other) const {
-    return combine(other, join_values, [](const Scalar& a, const Scalar& b) { return a.join(b); });
+    return combine(other, join_values, [](const Scalar& a, const Scalar& b) { return a.join(b); }, true);
 }
 
 AbstractState AbstractState::widen(const AbstractState& next, const domains::Thresholds& thresholds) const {
     return combine(
         next, [&](const Value& a, const Value& b) { return widen_values(a, b, thresholds); },
-        [&](const Scalar& a, const Scalar& b) { return a.widen(a.join(b), thresholds); });
+        [&](const Scalar& a, const Scalar& b) { return a.widen(a.join(b), thresholds); }, true);
 }
 
 // The shape is the join's (for a `next` below this state, this state's own);
@@ -205,18 +299,20 @@ AbstractState AbstractState::narrow(const AbstractState& next) const {
     return combine(next, narrow_values, [](const Scalar& a, const Scalar& b) {
         Scalar met = a.meet(b);
         return met.is_bottom() ? a : met;
-    });
+    }, false);
 }
 
 AbstractState AbstractState::combine(const AbstractState& other,
                                      const std::function<Value(const Value&, const Value&)>& combine_values,
-                                     const std::function<Scalar(const Scalar&, const Scalar&)>& combine_offsets) const {
+                                     const std::function<Scalar(const Scalar&, const Scalar&)>& combine_offsets,
+                                     bool rebase) const {
     if (bottom_) return other;
     if (other.bottom_) return *this;
     AbstractState a = *this;
     AbstractState b = other;
     reconcile_packet_bases(a, b);
-    // Registers on different bases in the two states: measure both from the start.
+    if (rebase) rebase_divergent_packet_pointers(a, b, std::min(a.frames_.size(), b.frames_.size()));
+    // Registers still on different bases in the two states: measure both from the start.
     for (size_t f = 0; f < a.frames_.size(); ++f) {
         auto fix = [&](Value& va, Value& vb) {
             if (va.is_pointer(PointerKind::Packet) && vb.is_pointer(PointerKind::Packet) && va.region != vb.region) {

@@ -119,7 +119,8 @@ public:
 private:
     [[nodiscard]] AbstractState combine(const AbstractState& other,
                                         const std::function<Value(const Value&, const Value&)>& combine_values,
-                                        const std::function<Scalar(const Scalar&, const Scalar&)>& combine_offsets) const;
+                                        const std::function<Scalar(const Scalar&, const Scalar&)>& combine_offsets,
+                                        bool rebase) const;
 
     bool bottom_ = false;
     std::vector<Frame> frames_;

@@ -161,6 +161,10 @@ void Engine::pointer_arithmetic(uint32_t pc, const ir::Instruction& insn, Abstra
         }
         if (same_region && target.pointer == PointerKind::Packet) {
             target = Value::scalar(domains::apply(BinaryOp::Sub, target.number, src.number, OperandWidth::Full));
+        } else if (target.pointer == PointerKind::Packet && src.pointer == PointerKind::Packet) {
+            // On different bases: the distance between their places from the start.
+            target = Value::scalar(domains::apply(BinaryOp::Sub, state.packet_offset_from_start(target),
+                                                  state.packet_offset_from_start(src), OperandWidth::Full));
         } else if (same_region && target.pointer == PointerKind::Stack) {
             target = Value::scalar(domains::apply(BinaryOp::Sub, target.number, src.number, OperandWidth::Full));
         } else {

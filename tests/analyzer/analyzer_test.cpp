@@ -2,6 +2,7 @@
 // one rejection per error kind that does not need a compiled object.
 #include "check_program.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -70,6 +71,83 @@ TEST(PacketRange, CarriedToCopiesAndVariableOffsets) {
         exit
     )", Xdp);
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
+}
+
+// A packet pointer that reaches a join at different places (data + 14 on one
+// path, data + 18 on the other) keeps the bytes a later check proves at it:
+// the join measures it from a base of its own, not from the packet start.
+constexpr const char* pointer_at_two_places = R"(
+        r6 = r1
+        call bpf_get_prandom_u32
+        r2 = *(u32 *)(r6 + 0)
+        r3 = *(u32 *)(r6 + 4)
+        r4 = r2
+        r4 += 14
+        if r0 == 0 goto joined
+        r4 += 4
+    joined:
+        r5 = r4
+        r5 += 4
+        if r5 > r3 goto drop
+        r0 = *(u{} *)(r4 + 0)
+        exit
+    drop:
+        r0 = 1
+        exit
+)";
+
+TEST(PacketRange, PointerJoinedFromTwoPlacesKeepsTheRangeProvenAtIt) {
+    AnalysisOptions joined;  // one state per instruction: the two paths are joined
+    joined.max_disjuncts = 1;
+    auto ok = check(fmt::format(fmt::runtime(pointer_at_two_places), 32), Xdp, {}, joined);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+    auto bad = check(fmt::format(fmt::runtime(pointer_at_two_places), 64), Xdp, {}, joined);
+    EXPECT_TRUE(bad.rejected_with("packet-out-of-bounds")) << bad.codes();
+}
+
+// ../shared/bench/checksum.c as clang-19 compiles it: the loop moves p two
+// bytes per pass (past the unrolling limit: widened), and after it one more
+// byte is read at p once `p + 1 <= data_end` is proven. p reaches that check
+// from the loop's break (base of pc 5) and from its end (base of pc 17).
+constexpr const char* checksum_loop = R"(
+        r3 = 0
+        r2 = *(u32 *)(r1 + 4)
+        r4 = *(u32 *)(r1 + 0)
+        r1 = 0
+    loop:
+        r5 = r4
+        r5 += r3
+        r0 = r5
+        r0 += 2
+        if r0 > r2 goto tail
+        r5 = *(u16 *)(r5 + 0)
+        r1 += r5
+        r3 += 2
+        r5 = r3
+        r5 <<= 32
+        r5 >>= 32
+        if r5 == 1500 goto done
+        goto loop
+    done:
+        r4 += r3
+        r5 = r4
+    tail:
+        r3 = r5
+        r3 += 1
+        if r3 > r2 goto out
+        r2 = *(u{} *)(r5 + 0)
+        r1 += r2
+    out:
+        r0 = r1
+        r0 &= 0xffff
+        exit
+)";
+
+TEST(PacketRange, ChecksumLoopReadsTheLastByteItProved) {
+    auto ok = check(fmt::format(fmt::runtime(checksum_loop), 8), Xdp);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+    auto bad = check(fmt::format(fmt::runtime(checksum_loop), 16), Xdp);
+    EXPECT_TRUE(bad.rejected_with("packet-out-of-bounds")) << bad.codes();
 }
 
 TEST(NullCheck, CarriedToEveryCopyOfTheLookupResult) {
