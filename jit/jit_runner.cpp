@@ -34,16 +34,18 @@ JitEngine::execute(const runtime::LoadedProgram& program, runtime::RunContext& c
     context.checked = false;
     context.control = runtime::Control::Continue;
     if (context.fault) context.fault.reset();
+    // Left set after the run: the context's later runs on this engine
+    // (run_prepared) need it, and nothing else reads it.
     context.engine_state = &state_;
     context.invoke_callback = &invoke_jit_callback;
+    return run_prepared(context, arguments);
+}
 
-    uint64_t r0 = last_entry_(arguments[0], arguments[1], &context);
-
-    context.engine_state = nullptr;
-    if (context.fault) [[unlikely]] {
+std::expected<runtime::ExecutionResult, runtime::Fault> JitEngine::stopped(runtime::RunContext& context, uint64_t r0) {
+    if (context.fault) {
         runtime::Fault fault = std::move(*context.fault);
         context.fault.reset();
-        if (fault.section.empty()) fault.section = program.section;
+        if (fault.section.empty()) fault.section = last_program_->section;
         return std::unexpected(std::move(fault));
     }
     if (context.control == runtime::Control::Stop) r0 = context.stop_value;
@@ -70,12 +72,13 @@ std::expected<ProgramFacts, std::string> verify_for_jit(const runtime::LoadedObj
 
 JitRunner::JitRunner(runtime::LoadedObject& object, const runtime::LoadedProgram& program, JitCompiler& compiler,
                      unsigned cpu, const ProgramFacts* facts)
-    : engine_(std::make_unique<JitEngine>(compiler)),
+    : program_(program),
+      engine_(std::make_unique<JitEngine>(compiler)),
       runner_(std::make_unique<runtime::Runner>(object, program, cpu, engine_.get())) {
     if (facts) engine_->set_facts(program, *facts);
 }
 
-std::expected<runtime::ExecutionResult, runtime::Fault> JitRunner::run_fast(bool restore_input) {
+std::expected<runtime::ExecutionResult, runtime::Fault> JitRunner::run_through_runner(bool restore_input) {
     runtime::RunOptions options;
     options.checked = false;
     options.restore_input = restore_input;

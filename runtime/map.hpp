@@ -72,6 +72,17 @@ public:
     virtual long host_get_next_key(const void* key, void* next_key);
     virtual long host_lookup_and_delete(const void* key, void* value);
 
+    // ---- Compiled code ----
+    // A plain array (one copy of each value, not per CPU) says where its values
+    // lie, so that compiled code can do what lookup does without a call:
+    // index < max_entries ? values + index * stride : NULL.
+    struct DirectArray {
+        uint8_t* values = nullptr;
+        uint32_t stride = 0;
+        uint32_t max_entries = 0;
+    };
+    [[nodiscard]] virtual std::optional<DirectArray> direct_array() const { return std::nullopt; }
+
     // ---- Checked execution ----
     // The value (or other program-visible memory) of this map that holds
     // [address, address + length), if any.

@@ -129,23 +129,26 @@ std::expected<ExecutionResult, Fault> Runner::run_fast(const RunOptions& options
             return std::unexpected(fault);
         }
     }
+    return run_prepared(options);
+}
+
+std::expected<ExecutionResult, Fault> Runner::run_prepared(const RunOptions& options) {
     if (options.restore_input || !prepared_) {
         arguments_ = input_->prepare(context_);
         prepared_ = true;
     }
     context_.maps = object_.maps();
-    context_.reservations.clear();
-    context_.redirect.reset();
-    context_.tail_calls = 0;
-    context_.random_state = random_state_;
+    rearm();
     InterpreterOptions interpreter{options.checked, options.instruction_budget};
     auto result = engine_ ? engine_->execute(program_, context_, arguments_, interpreter)
                           : interpret(program_, context_, {arguments_[0], arguments_[1], 0, 0, 0}, interpreter);
-    random_state_ = context_.random_state;
-    // A record a faulting program still held must not block the consumer forever.
+    settle();
+    return result;
+}
+
+void Runner::release_reservations() {
     for (const auto& [address, size] : context_.reservations)
         RingBuffer::commit_record(reinterpret_cast<void*>(address), true);
-    return result;
 }
 
 RunOutcome Runner::run(const RunOptions& options) {

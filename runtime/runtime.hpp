@@ -152,7 +152,32 @@ public:
     // Cheapest repeated run (benchmarks): only r0, no copies of the packet.
     std::expected<ExecutionResult, Fault> run_fast(const RunOptions& options);
 
+    // For an engine's own loop of repeated runs on an unchanged input
+    // (jit::JitRunner::run_fast), after at least one run_fast: rearm() resets
+    // what a run may have changed, as run_fast does, and returns the context
+    // to run on (with arguments()); settle() ends the run as run_fast does.
+    [[nodiscard]] bool armed() const { return prepared_; }
+    RunContext& rearm() {
+        context_.reservations.clear();
+        context_.redirect.reset();
+        context_.tail_calls = 0;
+        context_.random_state = random_state_;
+        return context_;
+    }
+    [[nodiscard]] const std::array<uint64_t, 2>& arguments() const { return arguments_; }
+    void settle() {
+        random_state_ = context_.random_state;
+        if (!context_.reservations.empty()) [[unlikely]] release_reservations();
+    }
+
 private:
+    // run_fast once the input exists. One named result and one return, so the
+    // result is built in the caller's slot (a copy of it cost a store-forwarding
+    // stall per run, a third of the JIT's per-run overhead).
+    std::expected<ExecutionResult, Fault> run_prepared(const RunOptions& options);
+    // A record a faulting program still held must not block the consumer forever.
+    void release_reservations();
+
     LoadedObject& object_;
     const LoadedProgram& program_;
     ExecutionEngine* engine_;  // null: the interpreter (a Runner stays movable)
