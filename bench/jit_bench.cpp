@@ -29,6 +29,10 @@
 #include "../../shared/bench/packet.h"
 #define BPFVET_HAVE_BENCH_PACKET 1
 #endif
+#if __has_include("../../shared/bench/maps.h")
+#include "../../shared/bench/maps.h"
+#define BPFVET_HAVE_BENCH_MAPS 1
+#endif
 
 #ifndef BPFVET_SHARED_DIR
 #define BPFVET_SHARED_DIR "../shared"
@@ -96,8 +100,17 @@ void Native(benchmark::State& state, const std::string& name) {
     auto* function = reinterpret_cast<Program>(dlsym(library, loaded->program->name.c_str()));
     auto* initialize = reinterpret_cast<void (*)(void*)>(dlsym(library, "bench_map_init"));
     if (!function || !initialize) return state.SkipWithError("native symbols missing");
-    for (const auto& map : loaded->object->object().maps)
-        if (void* native_map = dlsym(library, map.name.c_str())) initialize(native_map);
+    // Fresh maps, as every other engine gets: the library stays loaded between
+    // the benchmark's calls of this function, so forget the previous call's maps
+    // (their arena memory is not reused; a few calls leak a few hundred KiB).
+    for (const auto& map : loaded->object->object().maps) {
+        void* native_map = dlsym(library, map.name.c_str());
+        if (!native_map) continue;
+#ifdef BPFVET_HAVE_BENCH_MAPS
+        static_cast<bench_map*>(native_map)->impl = nullptr;
+#endif
+        initialize(native_map);
+    }
     // xdp_md holds 32-bit packet pointers: the packet lives below 4 GiB, as in our runtime.
     auto memory = runtime::LowMemory::allocate(8192);
     if (!memory) return state.SkipWithError("no low memory");

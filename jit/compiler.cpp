@@ -1,4 +1,5 @@
 #include "jit/compiler.hpp"
+#include "jit/merge_byte_compares.hpp"
 
 #include "runtime/helpers.hpp"
 
@@ -67,6 +68,10 @@ void optimize(llvm::Module& module, llvm::TargetMachine* machine, unsigned level
     builder.registerFunctionAnalyses(functions);
     builder.registerLoopAnalyses(loops);
     builder.crossRegisterProxies(loops, functions, cgscc, modules);
+    // After each instcombine: byte compares merge once simplifycfg has turned
+    // the compiler's branches into selects, and later passes clean up.
+    builder.registerPeepholeEPCallback(
+        [](llvm::FunctionPassManager& passes, llvm::OptimizationLevel) { passes.addPass(MergeByteComparesPass()); });
     llvm::ModulePassManager pipeline = level == 0 ? builder.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
                                                   : builder.buildPerModuleDefaultPipeline(pipeline_level(level));
     pipeline.run(module, modules);

@@ -1,5 +1,6 @@
 #include "jit/lowering.hpp"
 
+#include "runtime/map.hpp"
 #include "runtime/run_context.hpp"
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -245,10 +247,12 @@ private:
                 builder_.SetInsertPoint(llvm::BasicBlock::Create(context_, fmt::format("dead{}", pc), state.function));
                 terminated = false;
             }
+            if (state.blocks.contains(pc)) map_in_register_.fill(std::nullopt);  // other paths join here
             current_facts_ = facts_at(pc);
             auto lowered = lower_instruction(state, pc, terminated);
             current_facts_ = nullptr;
             if (!lowered) return std::unexpected(lowered.error());
+            track_map_handles(pc);
             if (code_[pc].is_lddw()) ++pc;
         }
         if (!terminated) builder_.CreateBr(fell_off_block(state, range.end));
@@ -485,6 +489,10 @@ private:
             } else if (insn.is_helper_call()) {
                 if (options_.addressing == Addressing::Absolute && program_.resolved[pc] == 0)
                     return std::unexpected(at(pc, "unresolved helper call"));
+                if (auto* inlined = inline_array_lookup(state, pc)) {
+                    write(state, 0, inlined);
+                    return {};
+                }
                 auto* call = builder_.CreateCall(function_type_, helper_callee(pc), arguments);
                 write(state, 0, call);
             } else {
@@ -500,6 +508,57 @@ private:
         builder_.CreateCondBr(taken, block_at(state, uint32_t(int64_t(pc) + insn.offset + 1)), block_at(state, pc + 1));
         terminated = true;
         return {};
+    }
+
+    // ---- map handles and array lookups
+
+    // Which map handle (the pc of its LDDW) each register holds, as far as the
+    // straight-line code of the current block shows: what a lookup's r1 is.
+    void track_map_handles(uint32_t pc) {
+        const Instruction& insn = code_[pc];
+        if (insn.is_call()) {
+            for (int reg = 0; reg <= 5; ++reg) map_in_register_[size_t(reg)].reset();
+            return;
+        }
+        if (insn.is_lddw()) {
+            auto kind = ir::LddwKind(insn.src);
+            bool handle = kind == ir::LddwKind::MapFd || kind == ir::LddwKind::MapIndex;
+            map_in_register_[insn.dst] = handle ? std::optional<uint32_t>(pc) : std::nullopt;
+            return;
+        }
+        switch (insn.cls()) {
+        case ir::InstructionClass::Alu:
+        case ir::InstructionClass::Alu64:
+        case ir::InstructionClass::Ldx:
+        case ir::InstructionClass::Ld: map_in_register_[insn.dst].reset(); break;
+        case ir::InstructionClass::Stx:
+            // Atomics with fetch write src; cmpxchg writes r0.
+            if (insn.mem_mode() == ir::MemMode::Atomic) map_in_register_.fill(std::nullopt);
+            break;
+        default: break;
+        }
+    }
+
+    // bpf_map_lookup_elem on a plain array map the code names directly: the
+    // helper's own arithmetic (runtime ArrayMap::lookup), inline, with no call
+    // and no check after it (the lookup cannot fault or stop the run).
+    // Example: r1 = map[counters]; r2 = fp - 4; call 1 ->
+    //   %i = load i32 [fp - 4]; r0 = %i < 64 ? values + %i * 8 : 0
+    llvm::Value* inline_array_lookup(FunctionState& state, uint32_t pc) {
+        constexpr int32_t MapLookupElem = 1;
+        if (code_[pc].imm != MapLookupElem || options_.addressing != Addressing::Absolute) return nullptr;
+        const auto& handle = map_in_register_[1];
+        if (!handle) return nullptr;
+        const auto* map = reinterpret_cast<const runtime::Map*>(program_.resolved[*handle]);
+        if (map == nullptr) return nullptr;
+        auto array = map->direct_array();
+        if (!array) return nullptr;
+        llvm::Value* key = builder_.CreateIntToPtr(read(state, 2), ptr_);
+        llvm::Value* index = builder_.CreateAlignedLoad(i32_, key, llvm::Align(1), "index");
+        llvm::Value* inside = builder_.CreateICmpULT(index, builder_.getInt32(array->max_entries));
+        llvm::Value* offset = builder_.CreateMul(builder_.CreateZExt(index, i64_), builder_.getInt64(array->stride));
+        llvm::Value* value = builder_.CreateAdd(builder_.getInt64(reinterpret_cast<uint64_t>(array->values)), offset);
+        return builder_.CreateSelect(inside, value, builder_.getInt64(0), "value_or_null");
     }
 
     // ---- memory
@@ -696,6 +755,7 @@ private:
     std::map<uint32_t, llvm::Function*> functions_;
     std::set<uint32_t> may_stop_;
     const InstructionFacts* current_facts_ = nullptr;  // of the instruction being lowered
+    std::array<std::optional<uint32_t>, ir::RegisterCount> map_in_register_{};  // see track_map_handles
     std::vector<bool> continuation_;  // second slots of LDDWs
 };
 
