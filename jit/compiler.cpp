@@ -1,5 +1,6 @@
 #include "jit/compiler.hpp"
 #include "jit/merge_byte_compares.hpp"
+#include "runtime/map.hpp"
 
 #include "runtime/helpers.hpp"
 
@@ -120,6 +121,10 @@ extern "C" uint64_t bpfvet_jit_tail_call(RunContext* context, uint64_t r1) {
         return 0;
     }
     return (*entry)(r1, 0, context);
+}
+
+extern "C" uint64_t bpfvet_jit_map_lookup(runtime::Map* map, uint64_t key, RunContext* context) {
+    return reinterpret_cast<uint64_t>(map->lookup(reinterpret_cast<const void*>(key), context->cpu));
 }
 
 extern "C" uint64_t bpfvet_jit_callx(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, RunContext* context,

@@ -91,6 +91,8 @@ uint64_t bpfvet_jit_callx(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, ui
 uint64_t bpfvet_jit_legacy_load(runtime::RunContext* context, uint64_t offset, uint64_t width);
 uint64_t bpfvet_jit_fell_off(runtime::RunContext* context, uint64_t pc);
 uint8_t bpfvet_jit_fault_pending(runtime::RunContext* context);
+// bpf_map_lookup_elem on a known map, unchecked: map->lookup(key, cpu).
+uint64_t bpfvet_jit_map_lookup(runtime::Map* map, uint64_t key, runtime::RunContext* context);
 }
 
 // What RunContext::engine_state points to during a JIT run: how tail calls

@@ -1,5 +1,7 @@
 #include "jit/lowering.hpp"
 
+#include "jit/compiler.hpp"
+
 #include "runtime/map.hpp"
 #include "runtime/run_context.hpp"
 
@@ -489,8 +491,8 @@ private:
             } else if (insn.is_helper_call()) {
                 if (options_.addressing == Addressing::Absolute && program_.resolved[pc] == 0)
                     return std::unexpected(at(pc, "unresolved helper call"));
-                if (auto* inlined = inline_array_lookup(state, pc)) {
-                    write(state, 0, inlined);
+                if (auto* looked_up = direct_map_lookup(state, pc)) {
+                    write(state, 0, looked_up);
                     return {};
                 }
                 auto* call = builder_.CreateCall(function_type_, helper_callee(pc), arguments);
@@ -539,12 +541,14 @@ private:
         }
     }
 
-    // bpf_map_lookup_elem on a plain array map the code names directly: the
-    // helper's own arithmetic (runtime ArrayMap::lookup), inline, with no call
-    // and no check after it (the lookup cannot fault or stop the run).
-    // Example: r1 = map[counters]; r2 = fp - 4; call 1 ->
+    // bpf_map_lookup_elem on a map the code names directly, which unchecked is
+    // just map->lookup (it cannot fault or stop the run: no check after it).
+    // On a plain array map, the lookup's own arithmetic (runtime ArrayMap),
+    // inline. Example: r1 = map[counters]; r2 = fp - 4; call 1 ->
     //   %i = load i32 [fp - 4]; r0 = %i < 64 ? values + %i * 8 : 0
-    llvm::Value* inline_array_lookup(FunctionState& state, uint32_t pc) {
+    // On other maps, a direct call of the map's lookup (bpfvet_jit_map_lookup),
+    // without the helper's argument checks for checked runs.
+    llvm::Value* direct_map_lookup(FunctionState& state, uint32_t pc) {
         constexpr int32_t MapLookupElem = 1;
         if (code_[pc].imm != MapLookupElem || options_.addressing != Addressing::Absolute) return nullptr;
         const auto& handle = map_in_register_[1];
@@ -552,7 +556,11 @@ private:
         const auto* map = reinterpret_cast<const runtime::Map*>(program_.resolved[*handle]);
         if (map == nullptr) return nullptr;
         auto array = map->direct_array();
-        if (!array) return nullptr;
+        if (!array) {
+            auto* type = llvm::FunctionType::get(i64_, {i64_, i64_, ptr_}, false);
+            auto* callee = builder_.CreateIntToPtr(builder_.getInt64(reinterpret_cast<uint64_t>(&bpfvet_jit_map_lookup)), ptr_);
+            return builder_.CreateCall(type, callee, {builder_.getInt64(program_.resolved[*handle]), read(state, 2), state.context});
+        }
         llvm::Value* key = builder_.CreateIntToPtr(read(state, 2), ptr_);
         llvm::Value* index = builder_.CreateAlignedLoad(i32_, key, llvm::Align(1), "index");
         llvm::Value* inside = builder_.CreateICmpULT(index, builder_.getInt32(array->max_entries));

@@ -182,11 +182,20 @@ public:
         // not the thirteen of a byte-wise hash.
         auto bytes = static_cast<const uint8_t*>(key);
         uint64_t h = 0x9e3779b97f4a7c15ULL ^ key_size_;
-        for (uint32_t i = 0; i < key_size_; i += 8) {
-            uint64_t word = 0;
-            std::memcpy(&word, bytes + i, std::min<uint32_t>(8, key_size_ - i));
+        auto mix = [&](uint64_t word) {
             h = (h ^ word) * 0xff51afd7ed558ccdULL;
             h ^= h >> 32;
+        };
+        uint32_t i = 0;
+        for (; i + 8 <= key_size_; i += 8) {
+            uint64_t word;
+            std::memcpy(&word, bytes + i, 8);
+            mix(word);
+        }
+        if (i < key_size_) {
+            uint64_t word = 0;
+            for (uint32_t j = 0; i + j < key_size_; ++j) word |= uint64_t(bytes[i + j]) << (8 * j);
+            mix(word);
         }
         h ^= h >> 30;
         h *= 0xbf58476d1ce4e5b9ULL;
@@ -332,9 +341,23 @@ private:
     uint8_t* value_of(uint32_t index) const { return element(index) + 16 + key_area_; }
     Bucket& bucket_of(uint64_t h) { return buckets_[h & (buckets_.size() - 1)]; }
 
+    // Word by word: keys are short, and a call of memcmp cost more than the compare.
+    bool same_key(const uint8_t* a, const uint8_t* b) const {
+        uint32_t i = 0;
+        for (; i + 8 <= key_size_; i += 8) {
+            uint64_t x, y;
+            std::memcpy(&x, a + i, 8);
+            std::memcpy(&y, b + i, 8);
+            if (x != y) return false;
+        }
+        for (; i < key_size_; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+
     uint32_t find_locked(const Bucket& bucket, const void* key, uint32_t h) const {
         for (uint32_t i = bucket.head; i != None; i = next(i))
-            if (stored_hash(i) == h && std::memcmp(key_of(i), key, key_size_) == 0) return i;
+            if (stored_hash(i) == h && same_key(key_of(i), static_cast<const uint8_t*>(key))) return i;
         return None;
     }
     void initialise(uint32_t index, const void* key, uint32_t h) const {
