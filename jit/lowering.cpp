@@ -250,6 +250,7 @@ private:
                 terminated = false;
             }
             if (state.blocks.contains(pc)) map_in_register_.fill(std::nullopt);  // other paths join here
+            if (pc == folded_pc_) continue;  // the second half of a no-op shift pair (lower_alu)
             current_facts_ = facts_at(pc);
             auto lowered = lower_instruction(state, pc, terminated);
             current_facts_ = nullptr;
@@ -330,12 +331,33 @@ private:
         return builder_.CreateZExt(swapped, i64_);
     }
 
+    // `x <<= K; x >>= K` clears the top K bits (64-bit code's zero-extension
+    // idiom, e.g. of a 32-bit loop counter). When the analyzer proved them
+    // clear already, the pair leaves x as it is: lowering it as nothing lets
+    // LLVM see the induction variable through it (and count, and unroll, the
+    // loop: ../shared/bench/checksum.c).
+    bool is_needless_zero_extension(const FunctionState& state, uint32_t pc) const {
+        const Instruction& shift_left = code_[pc];
+        constexpr uint8_t left = uint8_t(ir::InstructionClass::Alu64) | uint8_t(ir::AluOp::Lsh) | uint8_t(ir::Source::Imm);
+        constexpr uint8_t right = uint8_t(ir::InstructionClass::Alu64) | uint8_t(ir::AluOp::Rsh) | uint8_t(ir::Source::Imm);
+        if (shift_left.opcode != left || shift_left.imm <= 0 || shift_left.imm >= 64 || !current_facts_) return false;
+        if (pc + 1 >= state.range.end || state.blocks.contains(pc + 1)) return false;
+        const Instruction& shift_right = code_[pc + 1];
+        if (shift_right.opcode != right || shift_right.dst != shift_left.dst || shift_right.imm != shift_left.imm) return false;
+        const analyzer::RegisterFact& value = current_facts_->registers[shift_left.dst];
+        return value.kind == analyzer::FactKind::Number && value.unsigned_max < (uint64_t(1) << (64 - shift_left.imm));
+    }
+
     std::expected<void, std::string> lower_alu(FunctionState& state, uint32_t pc) {
         const Instruction& insn = code_[pc];
         bool wide = insn.cls() == ir::InstructionClass::Alu64;
         if (insn.dst >= ir::FramePointer) return std::unexpected(at(pc, "write to r10"));
         if (insn.source() == ir::Source::Reg && insn.src > ir::FramePointer) return std::unexpected(at(pc, "bad source register"));
         auto op = insn.alu_op();
+        if (is_needless_zero_extension(state, pc)) {
+            folded_pc_ = pc + 1;
+            return {};
+        }
         if (op == ir::AluOp::End) {
             unsigned bits = unsigned(insn.imm);
             if (bits != 16 && bits != 32 && bits != 64) return std::unexpected(at(pc, fmt::format("byte swap of {} bits", bits)));
@@ -764,6 +786,7 @@ private:
     std::set<uint32_t> may_stop_;
     const InstructionFacts* current_facts_ = nullptr;  // of the instruction being lowered
     std::array<std::optional<uint32_t>, ir::RegisterCount> map_in_register_{};  // see track_map_handles
+    uint32_t folded_pc_ = UINT32_MAX;  // see is_needless_zero_extension
     std::vector<bool> continuation_;  // second slots of LDDWs
 };
 

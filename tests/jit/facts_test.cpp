@@ -115,6 +115,55 @@ TEST(Facts, RunsWithFactsAgreeWithTheInterpreter) {
     }
 }
 
+// A loop whose 32-bit counter is zero-extended with `<<= 32; >>= 32` (as
+// 64-bit eBPF code does): the analyzer proves the counter below 2^32, so the
+// pair is lowered as nothing and LLVM counts the loop; the same pair on
+// len - 1, which may wrap around, is kept.
+TEST(Facts, AZeroExtensionOfANumberBelow2To32IsLoweredAsNothing) {
+    auto loaded = load("r0 = 0\nr3 = 0\nloop:\nr0 += r3\nr3 += 2\nr5 = r3\nr5 <<= 32\nr5 >>= 32\n"
+                       "if r5 != 100 goto loop\nexit\n",
+                       ProgramType::SocketFilter);
+    auto facts = verify_for_jit(*loaded.object, *loaded.program);
+    ASSERT_TRUE(facts) << facts.error();
+    auto plain = lowered_ir_text(*loaded.program, {}, 0);
+    ASSERT_TRUE(plain) << plain.error();
+    EXPECT_NE(plain->find("shl i64"), std::string::npos) << *plain;
+    LoweringOptions lowering;
+    lowering.facts = &*facts;
+    auto proven = lowered_ir_text(*loaded.program, lowering, 0);
+    ASSERT_TRUE(proven) << proven.error();
+    EXPECT_EQ(proven->find("shl i64"), std::string::npos) << *proven;
+    EXPECT_EQ(proven->find("lshr i64"), std::string::npos) << *proven;
+
+    // len - 1 may wrap to 2^64 - 1: its zero extension must stay.
+    auto pointer = load("r2 = *(u32 *)(r1 + 0)\nr2 += -1\nr2 <<= 32\nr2 >>= 32\nr0 = r2\nexit\n", ProgramType::SocketFilter);
+    auto pointer_facts = verify_for_jit(*pointer.object, *pointer.program);
+    ASSERT_TRUE(pointer_facts) << pointer_facts.error();
+    LoweringOptions with_facts;
+    with_facts.facts = &*pointer_facts;
+    auto kept = lowered_ir_text(*pointer.program, with_facts, 0);
+    ASSERT_TRUE(kept) << kept.error();
+    EXPECT_NE(kept->find("shl i64"), std::string::npos) << *kept;
+
+    for (auto* loaded_program : {&loaded, &pointer}) {
+        auto program_facts = verify_for_jit(*loaded_program->object, *loaded_program->program);
+        ASSERT_TRUE(program_facts);
+        for (size_t length : {14u, 60u}) {
+            RunInput input{.packet = std::vector<uint8_t>(length, 0xab)};
+            Runner interpreter(*loaded_program->object, *loaded_program->program);
+            ASSERT_TRUE(interpreter.set_input(input));
+            auto expected = interpreter.run();
+            JitEngine engine(compiler());
+            engine.set_facts(*loaded_program->program, *program_facts);
+            Runner jit(*loaded_program->object, *loaded_program->program, 0, &engine);
+            ASSERT_TRUE(jit.set_input(input));
+            auto got = jit.run();
+            ASSERT_TRUE(expected.result && got.result);
+            EXPECT_EQ(got.result->return_value, expected.result->return_value) << length;
+        }
+    }
+}
+
 TEST(Facts, ARejectedProgramHasNoFactsAndTheJitRefusesIt) {
     // The division's pc is reached with a proven non-zero divisor, but the
     // program is rejected later (r5 is never written): its states describe
