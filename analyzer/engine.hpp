@@ -100,6 +100,8 @@ private:
     void execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     void execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     void execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    // bpf_loop's callback, run any number of times: false when it reported.
+    bool execute_loop_callback(uint32_t pc, AbstractState& state, uint32_t callback);
 
 public:
     // --- transfer_memory.cpp

@@ -83,6 +83,7 @@ FactRegion region_of(PointerKind kind) {
     case PointerKind::RingbufMemory: return FactRegion::RingbufMemory;
     case PointerKind::Socket: return FactRegion::Socket;
     case PointerKind::BtfObject: break;  // not described to the JIT (fact_of leaves it unknown)
+    case PointerKind::Function: break;
     }
     return FactRegion::Context;
 }
@@ -108,7 +109,8 @@ RegisterFact fact_of(const AbstractState& state, const Value& value) {
     if (value.is_scalar() && !value.number.is_bottom()) {
         fact.kind = FactKind::Number;
         fill_ranges(fact, value.number);
-    } else if (value.is_pointer() && !value.number.is_bottom() && value.pointer != PointerKind::BtfObject) {
+    } else if (value.is_pointer() && !value.number.is_bottom() && value.pointer != PointerKind::BtfObject &&
+               value.pointer != PointerKind::Function) {
         fact.kind = FactKind::Pointer;
         fact.region = region_of(value.pointer);
         fact.non_null = !value.maybe_null;

@@ -30,6 +30,7 @@ enum class ArgumentKind : uint8_t {
     RingbufMemory,     // memory returned by bpf_ringbuf_reserve
     Socket,            // a non-null socket pointer
     SocketReference,   // a non-null socket from bpf_sk_lookup_*, whose reference the call releases
+    Callback,          // a function of the program (LDDW of a function), called by the helper
 };
 
 enum class ReturnKind : uint8_t {

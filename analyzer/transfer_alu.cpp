@@ -203,6 +203,7 @@ bool Engine::add_to_pointer(uint32_t pc, AbstractState& state, Value& pointer, c
     case PointerKind::MapPointer:
     case PointerKind::PacketEnd:
     case PointerKind::Socket:
+    case PointerKind::Function:
         report(state, ErrorCode::PointerArithmetic, pc,
                fmt::format("arithmetic on a {} pointer is not allowed", pointer_kind_name(pointer.pointer)), {reg});
         return false;

@@ -65,6 +65,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         return;
     }
     std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
+    std::optional<uint32_t> callback;  // the function a Callback argument names
     std::vector<uint32_t> map_set;  // every map it may be
     for (size_t i = 0; i < helper->arguments.size(); ++i) {
         const ArgumentKind kind = helper->arguments[i];
@@ -155,6 +156,13 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             }
             state.release_reference(arg.id);
             state.update_copies(arg.id, [](Value& v) { v = Value::unknown_scalar(); });
+            break;
+        case ArgumentKind::Callback:
+            if (!arg.is_pointer(PointerKind::Function)) {
+                wrong("a function of the program (a callback)");
+                return;
+            }
+            callback = arg.region;
             break;
         case ArgumentKind::Socket:
             if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null) {
@@ -269,6 +277,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         }
     }
 
+    if (callback && !execute_loop_callback(pc, state, *callback)) return;
     if (helper_changes_packet_data(helper->id)) state.invalidate_packet_pointers();
 
     // An acquiring call: the new reference is held until released. The same
@@ -354,6 +363,66 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     }
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;
+}
+
+// bpf_loop(nr_loops, callback, ctx, flags) calls callback(index, ctx) up to
+// nr_loops times and stops early when it returns 1: the state after the call
+// is the join of the states after 0, 1, 2, ... runs, computed to a fixpoint
+// (joins for a few rounds, then widening). Each run gets a frame of its own
+// with r1 = the index (below 2^23, the helper's limit on nr_loops) and r2 =
+// ctx (e.g. a pointer into the caller's stack, which the callback may write);
+// it must return 0 or 1, as the kernel requires.
+bool Engine::execute_loop_callback(uint32_t pc, AbstractState& state, uint32_t callback) {
+    if (state.frame_count() >= max_call_frames) {
+        report(state, ErrorCode::StackDepth, pc, fmt::format("the call chain is deeper than {} frames", max_call_frames),
+               {});
+        return false;
+    }
+    // Joins first, then widening to the program's constants, then to the extremes.
+    constexpr int joined_rounds = 4, widened_rounds = 4, max_rounds = 32;
+    const uint32_t frame_index = uint32_t(state.frame_count());
+    const std::string& name = program_.functions[callback].name;
+    AbstractState after = state;  // no run at all
+    for (int round = 0;; ++round) {
+        if (round == max_rounds) {
+            report(state, ErrorCode::BudgetExceeded, pc,
+                   fmt::format("the state after the runs of callback {} did not settle in {} rounds", name, max_rounds),
+                   {});
+            return false;
+        }
+        AbstractState entry = after;
+        Frame frame;
+        frame.function = callback;
+        frame.registers[1] = Value::scalar(Scalar::unsigned_range(0, (uint64_t(1) << 23) - 1));
+        frame.registers[2] = entry.reg(3);
+        frame.registers[10] = Value::make_pointer(PointerKind::Stack, frame_index, Scalar::constant(0));
+        entry.push_frame(std::move(frame));
+        if (!check_stack_depth(pc, entry)) {
+            state = AbstractState::bottom();
+            return false;
+        }
+        AbstractState exit = analyze_function(callback, entry);
+        if (exit.is_bottom()) break;  // no run comes back: only the states before
+        const Value& result = exit.reg(0);
+        if (!result.is_scalar() || result.number.umax() > 1) {
+            report(state, ErrorCode::ReturnValue, pc,
+                   fmt::format("callback {} of bpf_loop must return 0 (go on) or 1 (stop), but r0 is {}", name,
+                               describe_value(result, &object_)),
+                   {});
+            return false;
+        }
+        exit.pop_frame();
+        exit.for_each_value([&](Value& v) {  // pointers into the finished frame are dangling
+            if (v.is_pointer(PointerKind::Stack) && v.region >= frame_index) v = Value::unknown_scalar();
+        });
+        AbstractState next = after.join(exit);
+        if (next.leq(after)) break;
+        after = round < joined_rounds              ? next
+                : round < joined_rounds + widened_rounds ? after.widen(next, thresholds_)
+                                                          : after.widen(next, extremes_);
+    }
+    state = std::move(after);
+    return true;
 }
 
 void Engine::execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {

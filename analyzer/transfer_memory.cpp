@@ -322,6 +322,7 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
     }
     case PointerKind::MapPointer:
     case PointerKind::PacketEnd:
+    case PointerKind::Function:
         report(state, ErrorCode::MemoryAccess, pc,
                fmt::format("r{} is a {} pointer, which cannot be dereferenced", reg,
                            pointer_kind_name(pointer.pointer)),
@@ -555,10 +556,18 @@ void Engine::execute_lddw(uint32_t pc, const ir::Instruction& insn, AbstractStat
         state.reg(insn.dst) = Value::make_pointer(PointerKind::MapValue, map, Scalar::constant(offset));
         return;
     }
-    case ir::LddwKind::Function:
-        // A callback address (bpf_loop and friends): usable only as an opaque argument.
-        state.reg(insn.dst) = Value::mixed();
+    case ir::LddwKind::Function: {
+        // A callback (bpf_loop): a pointer helpers take, nothing else may use.
+        const uint32_t target = uint32_t(int64_t(pc) + insn.imm + 1);
+        for (size_t f = 0; f < program_.functions.size(); ++f) {
+            if (program_.functions[f].start != target) continue;
+            state.reg(insn.dst) = Value::make_pointer(PointerKind::Function, uint32_t(f), Scalar::constant(0));
+            return;
+        }
+        report(state, ErrorCode::InvalidInstruction, pc,
+               fmt::format("the function address loaded here ({}) starts no function", target), {});
         return;
+    }
     case ir::LddwKind::BtfId: state.reg(insn.dst) = Value::unknown_scalar(); return;
     }
     report(state, ErrorCode::InvalidInstruction, pc, "unknown kind of 64-bit load", {});

@@ -198,6 +198,7 @@ std::string_view pointer_kind_name(PointerKind kind) {
     case PointerKind::RingbufMemory: return "ring buffer record";
     case PointerKind::Socket: return "socket";
     case PointerKind::BtfObject: return "kernel object";
+    case PointerKind::Function: return "function";
     }
     return "?";
 }

@@ -43,6 +43,9 @@ enum class PointerKind : uint8_t {
     // of these loads, so they need no null check (maybe_null only for
     // arguments the kernel marks nullable).
     BtfObject,
+    // A function of the program (LDDW of a function: a callback for bpf_loop):
+    // region = its index in Program::functions. Passed to helpers only.
+    Function,
 };
 
 struct Value {
