@@ -59,7 +59,7 @@ struct Function {
     uint32_t end = 0;    // one past the last slot
 };
 
-// A CO-RE relocation recorded from .BTF.ext (applying it may come later).
+// A CO-RE relocation recorded from .BTF.ext (ir/core_relocation.hpp applies it).
 struct CoreRelocation {
     uint32_t pc = 0;
     uint32_t type_id = 0;

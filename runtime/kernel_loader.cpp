@@ -2,6 +2,8 @@
 // choices as tables, and the verifier log read the way veristat reads it.
 #include "runtime/kernel_loader.hpp"
 
+#include "ir/core_relocation.hpp"
+
 #include <fmt/format.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
@@ -601,6 +603,19 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
             return result;
         }
         btf_id = *id;
+        // libbpf applies CO-RE relocations before loading.
+        if (!program.core_relocations.empty()) {
+            auto moved = ir::relocate_for_kernel(object, program, *btf);
+            if (!moved) {
+                result.verdict = KernelVerdict::LoaderError;
+                result.error = EINVAL;
+                result.message = moved.error();
+                return result;
+            }
+            KernelLoadOptions plain = options;
+            plain.kernel_btf = std::move(btf);
+            return load_in_kernel(object, *moved, type, plain, loaded);
+        }
     }
     auto maps = create_maps(object);
     if (!maps) {

@@ -4,6 +4,7 @@
 // kernel's verdict is shown beside ours (the exit code stays ours); the CI
 // formats (sarif, github, junit) are written by tools/check_report.cpp.
 #include "analyzer/analyzer.hpp"
+#include "ir/core_relocation.hpp"
 #include "ir/disassembler.hpp"
 #include "runtime/kernel_loader.hpp"
 #include "tools/check_report.hpp"
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <deque>
 #include <filesystem>
 
 namespace bpfvet::tools {
@@ -55,14 +57,23 @@ int run_check(const CheckOptions& options) {
     std::vector<ProgramReport> reports;
     reports.reserve(programs->size());
     KernelBtfLoader kernel_btf(options.kernel_btf);
-    for (const ir::Program* program : *programs) {
-        auto btf = kernel_btf.for_program(*program, program->type);
+    std::deque<ir::Program> relocated;  // CO-RE-relocated copies, alive as long as the reports
+    for (const ir::Program* listed : *programs) {
+        const size_t index = size_t(listed - object->programs.data());
+        auto btf = kernel_btf.for_program(*listed, listed->type);
         if (!btf) return ExitBadInput;
         analysis.kernel_btf = *btf;
+        // BTF-typed programs are checked as libbpf would load them: CO-RE relocations applied.
+        const ir::Program* program = listed;
+        if (*btf && !listed->core_relocations.empty()) {
+            auto moved = ir::relocate_for_kernel(*object, *listed, **btf);
+            if (moved) program = &relocated.emplace_back(std::move(*moved));
+            else fmt::print(stderr, "bpfvet: {}: {}: {}; checking the compiled offsets\n", object->path,
+                            listed->section, moved.error());
+        }
         ProgramReport& report = reports.emplace_back(
             ProgramReport{object->path, program, analyzer::analyze_program(*object, *program, analysis), std::nullopt});
-        if (analysis.refine == analyzer::Refinement::Z3)
-            confirm_counterexamples(*object, size_t(program - object->programs.data()), report.analysis);
+        if (analysis.refine == analyzer::Refinement::Z3) confirm_counterexamples(*object, index, report.analysis);
         const analyzer::AnalysisResult& result = report.analysis;
         all_accepted = all_accepted && result.accepted;
         if (options.kernel) {

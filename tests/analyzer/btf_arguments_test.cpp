@@ -4,6 +4,8 @@
 #include "analyzer/btf_access.hpp"
 #include "analyzer/value.hpp"
 #include "check_program.hpp"
+#include "ir/core_relocation.hpp"
+#include "ir/elf_loader.hpp"
 
 #include "../ir/btf_builder.hpp"
 
@@ -551,6 +553,26 @@ TEST(BtfArgumentsVmlinux, FentryAndLsmReadStructFileOfThisKernel) {
     )",
                             "fentry/vfs_read", btf);
     EXPECT_TRUE(beyond.rejected_with("memory-access")) << beyond.codes();
+}
+
+// corpus/core_task_parent.c declares task_struct with made-up offsets: only
+// CO-RE relocation against the kernel BTF makes its loads the kernel's.
+TEST(BtfArgumentsVmlinux, CoreRelocationDecidesTheVerdict) {
+    auto btf = vmlinux();
+    if (!btf) GTEST_SKIP() << ir::DefaultKernelBtfPath << " is absent";
+    const auto path = std::filesystem::path(BPFVET_CORPUS_BUILD_DIR) / "core_task_parent.o";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << "corpus not built";
+    auto object = ir::load_object(path.string());
+    ASSERT_TRUE(object.has_value()) << object.error().to_string();
+    AnalysisOptions options;
+    options.kernel_btf = btf;
+    const ir::Program& program = object->programs.at(0);
+    auto compiled = analyze_program(*object, program, options);
+    EXPECT_FALSE(compiled.accepted);
+    auto relocated = ir::relocate_for_kernel(*object, program, *btf);
+    ASSERT_TRUE(relocated.has_value()) << relocated.error();
+    auto result = analyze_program(*object, *relocated, options);
+    EXPECT_TRUE(result.accepted) << Checked{result}.codes();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "analyzer/analyzer.hpp"
 #include "analyzer/btf_access.hpp"
+#include "ir/core_relocation.hpp"
 #include "ir/elf_loader.hpp"
 #include "ir/kernel_btf.hpp"
 
@@ -94,7 +95,14 @@ TEST_P(AnalyzerAgreement, VerdictAndErrorCodeMatchTheManifest) {
         options.kernel_btf = running_kernel_btf();
         if (!options.kernel_btf) GTEST_SKIP() << ir::DefaultKernelBtfPath << " is absent: BTF-typed arguments cannot be typed";
     }
-    const auto result = analyzer::analyze_program(*object, *program, options);
+    // As libbpf loads them: CO-RE relocations applied against the kernel BTF.
+    ir::Program checked = *program;
+    if (options.kernel_btf && !program->core_relocations.empty()) {
+        auto moved = ir::relocate_for_kernel(*object, *program, *options.kernel_btf);
+        ASSERT_TRUE(moved.has_value()) << moved.error();
+        checked = std::move(*moved);
+    }
+    const auto result = analyzer::analyze_program(*object, checked, options);
     const std::string verdict = result.accepted ? "accept" : "reject";
     const std::string first_error = result.errors.empty() ? "" : std::string(result.errors.front().code_name());
     const std::string detail = result.errors.empty() ? ""
