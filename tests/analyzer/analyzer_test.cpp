@@ -359,8 +359,10 @@ TEST(Calls, CodeAfterALocalCallIsAnalysed) {
 }
 
 // bpf_loop: the callback is analysed as if run any number of times, with the
-// caller's stack reachable through ctx.
-constexpr const char* loop_sum = R"(
+// caller's stack reachable through ctx. The caller: fp-8 = 0, bpf_loop(10,
+// cb, fp - 8, 0), r0 = fp-8; `callback` is cb's body.
+std::string loop_over_stack(std::string_view callback) {
+    return fmt::format(R"(
         r1 = 0
         *(u64 *)(r10 - 8) = r1
         r1 = 10
@@ -372,52 +374,33 @@ constexpr const char* loop_sum = R"(
         r0 = *(u64 *)(r10 - 8)
         exit
     cb:
+{}
+)",
+                       callback);
+}
+
+TEST(Calls, BpfLoopCallbackIsAnalysedForEveryNumberOfRuns) {
+    constexpr std::string_view add_index = R"(
         r3 = *(u64 *)(r2 + 0)
         r3 += r1
         *(u64 *)(r2 + 0) = r3
         r0 = {}
-        exit
-)";
-
-TEST(Calls, BpfLoopCallbackIsAnalysedForEveryNumberOfRuns) {
-    auto ok = check(fmt::format(fmt::runtime(loop_sum), 0), Socket);
+        exit)";
+    auto ok = check(loop_over_stack(fmt::format(fmt::runtime(add_index), 0)), Socket);
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
-    auto bad_return = check(fmt::format(fmt::runtime(loop_sum), 2), Socket);
+    auto bad_return = check(loop_over_stack(fmt::format(fmt::runtime(add_index), 2)), Socket);
     EXPECT_TRUE(bad_return.rejected_with("return-value")) << bad_return.codes();
 
     // The callback reads 8 bytes past ctx: outside the caller's frame.
-    auto out_of_frame = check(R"(
-        r1 = 0
-        *(u64 *)(r10 - 8) = r1
-        r1 = 10
-        r2 = func[cb] ll
-        r3 = r10
-        r3 += -8
-        r4 = 0
-        call bpf_loop
-        r0 = 0
-        exit
-    cb:
+    auto out_of_frame = check(loop_over_stack(R"(
         r0 = *(u64 *)(r2 + 8)
         r0 = 0
-        exit
-    )", Socket);
+        exit)"), Socket);
     EXPECT_TRUE(out_of_frame.rejected_with("stack-out-of-bounds")) << out_of_frame.codes();
 
     // Only after the first run is the ctx slot a pointer the callback may
     // follow: the analysis must see the second run too.
-    auto second_run = check(R"(
-        r1 = 0
-        *(u64 *)(r10 - 8) = r1
-        r1 = 10
-        r2 = func[cb] ll
-        r3 = r10
-        r3 += -8
-        r4 = 0
-        call bpf_loop
-        r0 = 0
-        exit
-    cb:
+    auto second_run = check(loop_over_stack(R"(
         r3 = *(u64 *)(r2 + 0)
         if r3 == 0 goto first
         r0 = *(u8 *)(r3 + 0)
@@ -427,8 +410,7 @@ TEST(Calls, BpfLoopCallbackIsAnalysedForEveryNumberOfRuns) {
         r3 = 12345
         *(u64 *)(r2 + 0) = r3
         r0 = 0
-        exit
-    )", Socket);
+        exit)"), Socket);
     EXPECT_TRUE(second_run.rejected_with("memory-access")) << second_run.codes();
 
     auto not_a_function = check(R"(
