@@ -46,7 +46,7 @@ constexpr HelperPrototype helpers[] = {
     {1, "bpf_map_lookup_elem", R::MapValueOrNull, {A::MapPointer, A::MapKey}, all_types},
     // bpf_loop(nr_loops, callback(index, ctx), ctx, flags): the callback is
     // analysed where it is called (Engine::execute_loop_callback).
-    {181, "bpf_loop", R::Integer, {A::Anything, A::Callback, A::Anything, A::Anything}, all_types},
+    {181, "bpf_loop", R::Integer, {A::Anything, A::Callback, A::Anything, A::Anything}, all_types, true},
     {2, "bpf_map_update_elem", R::Integer, {A::MapPointer, A::MapKey, A::MapValue, A::Anything}, all_types},
     {3, "bpf_map_delete_elem", R::Integer, {A::MapPointer, A::MapKey}, all_types},
     {4, "bpf_probe_read", R::Integer, {A::WritableMemory, A::SizeOrZero, A::Anything}, tracing},

@@ -51,6 +51,9 @@ struct HelperPrototype {
     ReturnKind returns = ReturnKind::Integer;
     std::array<ArgumentKind, 5> arguments{};
     ProgramTypeSet allowed = 0;
+    // Offered only to loaders with CAP_BPF (the kernel's bpf_base_func_proto
+    // after its bpf_token_capable check): refused with --unprivileged.
+    bool needs_cap_bpf = false;
     // Variable-argument helpers such as bpf_trace_printk only need their fixed arguments.
 };
 

@@ -58,6 +58,11 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                {});
         return;
     }
+    if (helper->needs_cap_bpf && options_.unprivileged) {
+        report(state, ErrorCode::HelperNotAllowed, pc,
+               fmt::format("{} needs CAP_BPF: an unprivileged loader cannot call it", helper_label(*helper)), {});
+        return;
+    }
     if (!helper_allowed(*helper, type_)) {
         report(state, ErrorCode::HelperNotAllowed, pc,
                fmt::format("programs of type {} cannot call {}", ir::program_type_name(type_), helper_label(*helper)),

@@ -388,6 +388,10 @@ TEST(Calls, BpfLoopCallbackIsAnalysedForEveryNumberOfRuns) {
         exit)";
     auto ok = check(loop_over_stack(fmt::format(fmt::runtime(add_index), 0)), Socket);
     EXPECT_TRUE(ok.result.accepted) << ok.codes();
+    AnalysisOptions unprivileged;  // bpf_loop is offered only to loaders with CAP_BPF
+    unprivileged.unprivileged = true;
+    auto refused = check(loop_over_stack(fmt::format(fmt::runtime(add_index), 0)), Socket, {}, unprivileged);
+    EXPECT_TRUE(refused.rejected_with("helper-not-allowed")) << refused.codes();
     auto bad_return = check(loop_over_stack(fmt::format(fmt::runtime(add_index), 2)), Socket);
     EXPECT_TRUE(bad_return.rejected_with("return-value")) << bad_return.codes();
 
