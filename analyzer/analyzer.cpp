@@ -34,13 +34,66 @@ domains::Thresholds comparison_thresholds(const ir::Program& program) {
     return thresholds;
 }
 
+// The kernel's prune points (check_cfg): conditional jumps and their targets,
+// goto targets, calls, the instruction after each call, callee starts.
+std::vector<bool> prune_points_of(const ir::Program& program) {
+    const size_t n = program.instructions.size();
+    std::vector<bool> points(n, false);
+    auto mark = [&](int64_t pc) {
+        if (pc >= 0 && size_t(pc) < n) points[size_t(pc)] = true;
+    };
+    for (size_t pc = 0; pc < n; ++pc) {
+        const ir::Instruction& insn = program.instructions[pc];
+        if (insn.is_lddw()) {
+            ++pc;
+            continue;
+        }
+        if (insn.is_conditional_jump()) {
+            mark(int64_t(pc));
+            mark(int64_t(pc) + insn.jump_offset() + 1);
+        } else if (insn.is_goto()) {
+            mark(int64_t(pc) + insn.jump_offset() + 1);
+        } else if (insn.is_call()) {
+            mark(int64_t(pc) + 1);
+            if (insn.is_local_call()) {
+                mark(int64_t(pc));
+                mark(int64_t(pc) + insn.imm + 1);
+            }
+        }
+    }
+    return points;
+}
+
+void collect_loop_heads(const ir::FunctionCfg& function, const ir::WtoElement& element,
+                        std::map<uint32_t, LoopHead>& heads) {
+    if (!element.is_component) return;
+    LoopHead head;
+    head.function = function.function_index;
+    head.component = &element;
+    head.members.assign(boost::num_vertices(function.graph), false);
+    std::vector<const ir::WtoElement*> work{&element};
+    while (!work.empty()) {
+        const ir::WtoElement* e = work.back();
+        work.pop_back();
+        head.members[e->block] = true;
+        for (const auto& inner : e->body) work.push_back(&inner);
+    }
+    heads.emplace(function.graph[element.block].first, std::move(head));
+    for (const auto& inner : element.body) collect_loop_heads(function, inner, heads);
+}
+
 }  // namespace
 
 Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::ProgramCfg& cfg,
                const AnalysisOptions& options, ir::ProgramType type)
     : object_(object), program_(program), cfg_(cfg), options_(options), type_(type),
       context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)),
+      live_before_(live_before_instructions(program, cfg, live_in_)), prune_points_(prune_points_of(program)),
       thresholds_(comparison_thresholds(program)) {
+    for (const auto& function : cfg.functions)
+        for (const auto& element : function.wto) collect_loop_heads(function, element, loop_heads_);
+    for (const auto& [pc, head] : loop_heads_)
+        if (pc < prune_points_.size()) prune_points_[pc] = true;
     btf_kind_ = btf_attach_kind(type, program.section);
     if (!btf_kind_) return;
     if (context_) {
@@ -65,6 +118,7 @@ void Engine::report(AbstractState& state, ErrorCode code, uint32_t pc, std::stri
         state = AbstractState::bottom();
         return;
     }
+    if (errors_.empty()) steps_at_first_error_ = steps_;
     if (reported_.insert({pc, code}).second && errors_.size() < options_.max_errors) {
         Diagnostic d;
         d.code = code;
@@ -121,6 +175,10 @@ bool Engine::can_write_packet() const {
     }
 }
 
+namespace {
+constexpr uint64_t extra_steps_after_error = 100'000;
+}  // namespace
+
 bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     if (aborted_) return true;
     ++steps_;
@@ -129,6 +187,12 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     if ((steps_ & 0xfff) == 0) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
         over_time = seconds > options_.max_seconds;
+    }
+    // After an error the program is rejected: exploring further only looks
+    // for more errors, within a bounded extra effort and without a budget error.
+    if (!errors_.empty() && steps_ > steps_at_first_error_ + extra_steps_after_error) {
+        aborted_ = true;
+        return true;
     }
     if (!over_steps && !over_time) return false;
     aborted_ = true;
@@ -144,8 +208,22 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
                                ? std::string("its number of iterations is not bounded by anything the analysis can see")
                                : loop.widening_failure),
                {});
+    } else if (hot_loop_visits_ > 64) {
+        auto reason = widening_failures_.find(hot_loop_pc_);
+        report(state, ErrorCode::UnboundedLoop, hot_loop_pc_,
+               fmt::format("{} (the kernel's limit on processed instructions); one path had gone round the loop at "
+                           "instruction {} {} times without leaving it; {}",
+                           why, hot_loop_pc_, hot_loop_visits_,
+                           reason != widening_failures_.end() && !reason->second.empty()
+                               ? reason->second
+                               : std::string("its number of iterations is not bounded by anything the analysis can see")),
+               {});
     } else {
-        report(state, ErrorCode::BudgetExceeded, pc, why, {});
+        report(state, ErrorCode::BudgetExceeded, pc,
+               fmt::format("{} (the kernel's limit on processed instructions): the program has too many paths "
+                           "that no explored state covers",
+                           why),
+               {});
     }
     return true;
 }
@@ -218,6 +296,9 @@ AnalysisResult Engine::run() {
               [](const Diagnostic& a, const Diagnostic& b) { return a.pc < b.pc; });
     result.accepted = result.errors.empty();
     result.steps = steps_;
+    result.total_states = exploration_.states;
+    result.peak_states = exploration_.peak_states;
+    result.pruned_paths = exploration_.pruned;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     for (const auto& [pc, state] : invariants_) result.invariants[pc] = state.to_string(&object_);
     return result;
@@ -247,6 +328,18 @@ AnalysisResult analyze_program(const ir::Object& object, const ir::Program& prog
     effective.record_invariants = options.record_invariants || options.record_facts;
     detail::Engine engine(object, program, *cfg, effective, type);
     AnalysisResult result = engine.run();
+    if (!result.accepted && engine.widened_loops() > 0 && options.max_unrolled_passes != kNoWidening) {
+        // Widening joins what unrolling keeps apart: a rejection may come from
+        // that. The kernel unrolls, so the verdict is unrolling's.
+        effective.max_unrolled_passes = kNoWidening;
+        detail::Engine unrolled(object, program, *cfg, effective, type);
+        AnalysisResult again = unrolled.run();
+        if (options.record_facts && again.accepted) again.facts = collect_facts(unrolled, program);
+        if (!options.record_invariants) again.invariants.clear();
+        if (options.refine == Refinement::Z3 && !again.accepted)
+            return refine_alarms(object, program, options, std::move(again));
+        return again;
+    }
     if (options.record_facts && result.accepted) result.facts = collect_facts(engine, program);
     if (!options.record_invariants) result.invariants.clear();
     if (options.refine == Refinement::Z3 && !result.accepted)

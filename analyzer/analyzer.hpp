@@ -21,6 +21,8 @@ namespace bpfvet::analyzer {
 
 enum class Refinement : uint8_t { None, Z3 };
 
+inline constexpr uint64_t kNoWidening = ~uint64_t(0);
+
 struct AnalysisOptions {
     // Stricter rules of an unprivileged loader: no pointer leaks, no pointer
     // comparisons, no reads of uninitialized stack by helpers.
@@ -40,12 +42,16 @@ struct AnalysisOptions {
     // error), or comes with an input that reaches the fault, or is undecided.
     Refinement refine = Refinement::None;
     unsigned z3_timeout_ms = 2000;  // per solver query
+    // The verdict is the kernel's by default: an alarm that refinement proves
+    // can never fail still rejects the program, as the kernel will (its status
+    // says it is safe). With verdict_by_safety our own proof decides.
+    bool verdict_by_safety = false;
     // Conditional jumps whose outcomes keep states apart (at most 32); set by
     // the refinement from Z3's unsat cores, or by hand for tests.
     std::vector<uint32_t> split_branches;
     // Passes through a loop analysed one by one (exact, like the kernel's
     // unrolling) before the loop head's state is widened to an invariant.
-    uint64_t max_unrolled_passes = 64;
+    uint64_t max_unrolled_passes = 64;  // kNoWidening: unroll every loop, as the kernel does
     // The kernel's BTF (ir/kernel_btf.hpp), which types the arguments of
     // fentry/fexit/fmod_ret/tp_btf/lsm programs. Without it their arguments
     // are numbers, and dereferencing one is refused saying so.
@@ -56,6 +62,11 @@ struct AnalysisResult {
     bool accepted = false;
     std::vector<Diagnostic> errors;
     uint64_t steps = 0;
+    // The kernel's complexity figures as the exploration counts them: states
+    // stored for pruning (total and at most at once), paths pruned.
+    uint64_t total_states = 0;
+    uint64_t peak_states = 0;
+    uint64_t pruned_paths = 0;
     double seconds = 0;
     ir::ProgramType type = ir::ProgramType::Unspecified;
     // With record_invariants: the state before each reached instruction.

@@ -5,6 +5,7 @@
 #include "analyzer/analyzer.hpp"
 #include "analyzer/btf_access.hpp"
 #include "analyzer/context_table.hpp"
+#include "analyzer/explorer.hpp"
 #include "analyzer/helper_table.hpp"
 #include "analyzer/liveness.hpp"
 #include "analyzer/state.hpp"
@@ -40,6 +41,20 @@ private:
     std::vector<AbstractState> states_;
 };
 
+// Where the key of an array-map lookup lies when r2 points to the stack at a
+// known offset: (offset from the frame pointer, frame), for the kernel's
+// constant-key rule (Engine::known_present_key).
+[[nodiscard]] std::optional<std::pair<int16_t, int16_t>> constant_key_slot(const AbstractState& state,
+                                                                            const ir::MapDefinition& map);
+
+// A loop of a function's weak topological order: where the exploration may
+// hand it to widening.
+struct LoopHead {
+    uint32_t function = 0;
+    const ir::WtoElement* component = nullptr;
+    std::vector<bool> members;  // blocks of the loop, nested loops included
+};
+
 struct BranchStates {
     AbstractState taken;
     AbstractState fallthrough;
@@ -51,9 +66,26 @@ public:
            const AnalysisOptions& options, ir::ProgramType type);
 
     AnalysisResult run();
+    // Loops finished by widening rather than unrolling.
+    [[nodiscard]] uint64_t widened_loops() const { return widened_loops_; }
 
-    // --- fixpoint.cpp
+    // Every path through `function`, whose frame is the innermost of `entry`,
+    // explored one by one (explorer.cpp); returns the join of the states it
+    // returns in (bottom for the program's entry function).
     AbstractState analyze_function(uint32_t function, const AbstractState& entry);
+
+    // --- transfer_call.cpp: local calls.
+    // Pushes the callee's frame (arguments r1..r5, a new stack); the callee's
+    // index, or nullopt after reporting an error.
+    std::optional<uint32_t> enter_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    // The innermost frame's function exits at `pc`: pops its frame, r0 carried
+    // to the caller; the caller's pc to resume at, or nullopt after reporting.
+    std::optional<uint32_t> return_from_call(uint32_t pc, AbstractState& state);
+    // Whether the local call at `pc` is checked against the callee's own
+    // verification (a summary) rather than entered by the exploration.
+    [[nodiscard]] bool summarize_call(uint32_t pc) const;
+    // A lookup in an array map whose key (r2) is a known number below max_entries finds a value.
+    [[nodiscard]] bool known_present_key(const AbstractState& state, const ir::MapDefinition& map) const;
 
     // --- transfer_*.cpp: each leaves `state` bottom after reporting an error.
     void execute(uint32_t pc, AbstractState& state);
@@ -61,10 +93,18 @@ public:
     void check_exit(uint32_t pc, AbstractState& state);
 
 private:
-    struct FunctionRun;
+    friend class Explorer;
     struct EdgeState {
         ir::BlockId target = 0;
         StateSet states;
+    };
+    // One run of the fixpoint machinery over a function's blocks (widening a loop).
+    struct FunctionRun {
+        const ir::FunctionCfg& cfg;
+        AbstractState entry;
+        AbstractState exits = AbstractState::bottom();
+        // States on the edges leaving each block, keyed by (block, edge kind).
+        std::map<std::pair<ir::BlockId, ir::EdgeKind>, EdgeState> edges;
     };
     void run_sequence(FunctionRun& run, const std::vector<ir::WtoElement>& elements);
     void run_component(FunctionRun& run, const ir::WtoElement& component);
@@ -143,10 +183,34 @@ public:
     std::vector<Diagnostic> errors_;
     std::set<std::pair<uint32_t, ErrorCode>> reported_;
     uint64_t steps_ = 0;
+    uint64_t steps_at_first_error_ = 0;
     bool aborted_ = false;
     std::chrono::steady_clock::time_point started_;
     std::map<uint32_t, AbstractState> invariants_;
     std::vector<std::vector<RegisterSet>> live_in_;
+    // Registers live before each instruction, for the states the exploration stores.
+    std::vector<RegisterSet> live_before_;
+    // Where the exploration compares states, as the kernel does: conditional
+    // jumps, jump targets, calls and their return points, function starts.
+    std::vector<bool> prune_points_;
+    // Loop heads (by pc) of each function's weak topological order, for widening.
+    std::map<uint32_t, LoopHead> loop_heads_;
+    ExplorationStats exploration_;
+    uint64_t widened_loops_ = 0;
+    // Stack bytes the instruction being run read or wrote, for the exploration's
+    // stack liveness (filled by access_memory).
+    struct StackAccess {
+        uint32_t frame = 0;
+        int64_t lo = 0, hi = 0;  // bytes [lo, hi) from that frame's pointer
+        bool write = false;
+        bool variable = false;   // a variable offset: some of these bytes
+    };
+    std::vector<StackAccess> stack_accesses_;
+    // The loop a path has gone round most often, for the budget's message.
+    uint32_t hot_loop_pc_ = 0;
+    uint64_t hot_loop_visits_ = 0;
+    // Why widening could not finish the loop at each head pc, for that message.
+    std::map<uint32_t, std::string> widening_failures_;
     // Loops being analysed, innermost last: head pc, passes so far, and why
     // widening could not finish it (for the message if the budget runs out).
     struct LoopRun {

@@ -1,24 +1,14 @@
-// Iteration over each function's weak topological order. Straight-line parts
-// and branches are visited once, merging states where paths meet. Loops are
-// unrolled, as the kernel does: each pass through a loop starts from the state
-// the previous pass left at its back edges, and the loop is done when no path
-// comes back. That proves termination directly (the bound is the number of
-// passes); a pass that returns to the loop head in exactly the state it started
-// from can repeat forever and is rejected as unbounded, and a loop that keeps
-// changing without exiting runs into the step budget.
+// The fixpoint machinery over a function's weak topological order, used where
+// the path-by-path exploration (explorer.cpp) hands over a long loop: passes
+// through the loop from the states at its head, merging states where paths
+// meet (a few differently shaped ones kept apart), widening to an invariant,
+// and a termination proof (widen_loop). Loops nested in the one being widened
+// are unrolled pass by pass the same way, then widened in turn.
 #include "analyzer/engine.hpp"
 
 #include <fmt/format.h>
 
 namespace bpfvet::analyzer::detail {
-
-struct Engine::FunctionRun {
-    const ir::FunctionCfg& cfg;
-    AbstractState entry;
-    AbstractState exits = AbstractState::bottom();
-    // States on the edges leaving each block, keyed by (block, edge kind).
-    std::map<std::pair<ir::BlockId, ir::EdgeKind>, EdgeState> edges;
-};
 
 namespace {
 
@@ -118,12 +108,6 @@ AbstractState StateSet::joined() const {
     return out;
 }
 
-AbstractState Engine::analyze_function(uint32_t function, const AbstractState& entry) {
-    FunctionRun run{cfg_.functions[function], entry, AbstractState::bottom(), {}};
-    run_sequence(run, run.cfg.wto);
-    return run.exits;
-}
-
 void Engine::add_edge(FunctionRun& run, ir::BlockId source, ir::EdgeKind kind, const AbstractState& state) {
     if (state.is_bottom()) return;
     ir::BlockId target = 0;
@@ -199,8 +183,26 @@ void Engine::run_component(FunctionRun& run, const ir::WtoElement& component) {
     mark_members(component, members);
     uint32_t head_pc = run.cfg.graph[component.block].first;
     StateSet in = incoming(run, component.block, &members, false);
+    // A loop with several entries (irreducible control flow): paths may enter
+    // it at a block other than its head. The first pass then runs even with
+    // nothing at the head, so that those entries are analysed; each pass takes
+    // them again (incoming() reads every edge from outside the loop).
+    auto entered_elsewhere = [&] {
+        for (ir::BlockId block = 0; block < members.size(); ++block) {
+            if (!members[block] || block == component.block) continue;
+            for (auto [it, end] = boost::in_edges(block, run.cfg.graph); it != end; ++it) {
+                ir::BlockId source = boost::source(*it, run.cfg.graph);
+                if (members[source]) continue;
+                auto found = run.edges.find({source, run.cfg.graph[*it]});
+                if (found != run.edges.end() && !found->second.states.empty()) return true;
+            }
+        }
+        return false;
+    };
     loops_.push_back(LoopRun{head_pc, 0, {}});
-    while (!in.empty() && !aborted_) {
+    bool first = true;
+    while ((!in.empty() || (first && entered_elsewhere())) && !aborted_) {
+        first = false;
         if (loops_.back().passes == options_.max_unrolled_passes &&
             widen_loop(run, component, members, in.joined()))
             break;

@@ -105,4 +105,27 @@ std::vector<std::vector<RegisterSet>> compute_liveness(const ir::Program& progra
     return live_in;
 }
 
+std::vector<RegisterSet> live_before_instructions(const ir::Program& program, const ir::ProgramCfg& cfg,
+                                                 const std::vector<std::vector<RegisterSet>>& live_in) {
+    std::vector<RegisterSet> before(program.instructions.size(), 0);
+    for (size_t f = 0; f < cfg.functions.size(); ++f) {
+        const ir::FunctionCfg& function = cfg.functions[f];
+        for (size_t b = 0; b < boost::num_vertices(function.graph); ++b) {
+            RegisterSet live = 0;
+            for (auto [it, end] = boost::out_edges(b, function.graph); it != end; ++it)
+                live |= live_in[f][boost::target(*it, function.graph)];
+            const ir::BasicBlock& block = function.graph[b];
+            std::vector<uint32_t> pcs;
+            for (uint32_t pc = block.first; pc <= block.last && pc < program.instructions.size();)
+                pcs.push_back(pc), pc += program.instructions[pc].is_lddw() ? 2 : 1;
+            for (auto it = pcs.rbegin(); it != pcs.rend(); ++it) {
+                const RegisterEffect e = register_effect(program.instructions[*it]);
+                live = RegisterSet((live & ~e.writes) | e.reads);
+                before[*it] = live;
+            }
+        }
+    }
+    return before;
+}
+
 }  // namespace bpfvet::analyzer

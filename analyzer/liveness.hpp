@@ -24,4 +24,8 @@ struct RegisterEffect {
 [[nodiscard]] std::vector<std::vector<RegisterSet>> compute_liveness(const ir::Program& program,
                                                                     const ir::ProgramCfg& cfg);
 
+// live_before[pc]: registers live right before instruction pc (0 for slots no block holds).
+[[nodiscard]] std::vector<RegisterSet> live_before_instructions(const ir::Program& program, const ir::ProgramCfg& cfg,
+                                                               const std::vector<std::vector<RegisterSet>>& live_in);
+
 }  // namespace bpfvet::analyzer

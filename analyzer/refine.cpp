@@ -88,18 +88,36 @@ AnalysisResult refine_alarms(const ir::Object& object, const ir::Program& progra
         if (search.verdict == PathVerdict::Reachable) {
             error.counterexample = search.counterexample;
             error.status_reason = "Z3 found an input that reaches the failing check; not yet replayed";
+        } else if (search.verdict == PathVerdict::Unreachable && search.complete) {
+            // Safe by proof: every path to the check was encoded and none can fail it.
+            // The kernel keeps no more relations than our abstract analysis
+            // did, so it will still refuse the program: the verdict stays its.
+            error.status = AlarmStatus::Discharged;
+            error.status_reason = fmt::format(
+                "safe: Z3 proves that none of the {} path(s) to this check can fail it, from a relation between "
+                "values that neither the kernel's verifier nor the abstract analysis keeps; the kernel will still "
+                "reject the program (rewrite the check so the bound is on the value used here)",
+                search.paths);
         } else if (search.verdict == PathVerdict::Unreachable) {
             error.status_reason = fmt::format(
-                "Z3 finds the check unsatisfiable on all {} path(s), but the abstract re-run split at [{}] still "
-                "reports it",
-                search.paths, list_of(splits));
+                "Z3 finds the check unsatisfiable on all {} path(s) it explored, but some paths were cut (loops "
+                "unrolled {} times), so this is no proof",
+                search.paths, limits.loop_bound);
         } else {
             error.status_reason = search.reason;
         }
     }
+    if (options.verdict_by_safety) {
+        // Research runs: our own proof decides. Alarms proven safe no longer reject.
+        for (Diagnostic& error : current.errors)
+            if (error.status == AlarmStatus::Discharged) current.discharged.push_back(error);
+        std::erase_if(current.errors, [](const Diagnostic& e) { return e.status == AlarmStatus::Discharged; });
+        current.accepted = current.errors.empty();
+    }
     for (auto& [error, search] : unreachable) {
-        if (std::any_of(current.errors.begin(), current.errors.end(),
-                        [&](const Diagnostic& left) { return same_alarm(left, error); }))
+        auto same = [&](const Diagnostic& other) { return same_alarm(other, error); };
+        if (std::any_of(current.errors.begin(), current.errors.end(), same) ||
+            std::any_of(current.discharged.begin(), current.discharged.end(), same))
             continue;
         error.status = AlarmStatus::Discharged;
         error.status_reason = fmt::format(

@@ -124,7 +124,7 @@ void AbstractState::for_each_value(const std::function<void(Value&)>& visit) {
 void AbstractState::release_id(uint32_t id) {
     if (id == 0) return;
     for_each_value([id](Value& v) {
-        if (v.id == id) v.id = 0;
+        if (v.id == id) v.id = 0, v.delta = 0, v.delta_half = false;
     });
 }
 

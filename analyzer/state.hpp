@@ -32,6 +32,9 @@ struct Frame {
     std::vector<Spill> spills;  // sorted by offset, non-overlapping
     uint32_t function = 0;      // index into Program::functions
     int32_t depth = 0;          // bytes of stack touched, for the combined limit
+    // The call instruction that pushed this frame (its return goes to callsite + 1);
+    // 0 for the program's entry frame.
+    uint32_t callsite = 0;
 };
 
 // A base that packet pointers with a variable offset are measured from: the
@@ -76,6 +79,7 @@ public:
 
     // Packet bases and the metadata range.
     [[nodiscard]] const PacketBase* packet_base(uint32_t id) const;
+    [[nodiscard]] const std::vector<PacketBase>& packet_bases() const { return packet_bases_; }
     [[nodiscard]] PacketBase& packet_base_or_start(uint32_t id);
     void add_packet_base(PacketBase base);
     [[nodiscard]] int64_t meta_range() const { return meta_range_; }

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace bpfvet::analyzer::detail {
 
 using domains::BinaryOp;
@@ -45,6 +47,19 @@ std::optional<UnaryOp> byte_order_op(const ir::Instruction& insn) {
 }
 
 constexpr int64_t max_variable_offset = int64_t(1) << 29;  // the kernel's BPF_MAX_VAR_OFF
+
+// `r7 += 54` on a linked number keeps it linked, 54 from its base (one
+// constant per link, as the kernel allows: a second addition ends the link).
+void link_constant_add(const Value& before, const Value& amount, bool subtract, OperandWidth width, Value& result) {
+    const auto k = amount.number.constant_value();
+    if (before.id == 0 || !k || before.delta != 0 || before.delta_half) return;
+    const int64_t value = subtract ? -int64_t(*k) : int64_t(*k);
+    if (value == 0 || value <= std::numeric_limits<int32_t>::min() || value > std::numeric_limits<int32_t>::max())
+        return;
+    result.id = before.id;
+    result.delta = int32_t(value);
+    result.delta_half = width == OperandWidth::Half;
+}
 
 }  // namespace
 
@@ -89,6 +104,18 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
             state.reg(dst) = Value::scalar(Scalar::unsigned_range(0, 0xffffffff));
             return;
         }
+        // A 32-bit copy of a number that fits in 32 bits is the same number:
+        // it stays linked to the source (the kernel links them too).
+        if (insn.source() == ir::Source::Reg && src.number.umax() <= 0xffffffff && !src.number.constant_value()) {
+            if (src.id == 0) {
+                src.id = fresh_id(state, pc, IdTag::Copy);
+                src.delta = 0;
+                src.delta_half = false;
+                state.reg(insn.src).id = src.id;
+            }
+            state.reg(dst) = src;
+            return;
+        }
         state.reg(dst) = Value::scalar(domains::truncate_to_half(src.number));
         return;
     }
@@ -119,8 +146,10 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
     if (target.is_scalar() && src.is_scalar()) {
         const Value before = target;
         target = Value::scalar(domains::apply(*op, target.number, src.number, width));
-        if (*op == BinaryOp::Add || *op == BinaryOp::Sub)
+        if (*op == BinaryOp::Add || *op == BinaryOp::Sub) {
             step_origin(before, src.number, *op == BinaryOp::Sub, width == OperandWidth::Half, target);
+            link_constant_add(before, src, *op == BinaryOp::Sub, width, target);
+        }
         return;
     }
     if (target.kind == ValueKind::Mixed || src.kind == ValueKind::Mixed) {
@@ -136,9 +165,12 @@ void Engine::pointer_arithmetic(uint32_t pc, const ir::Instruction& insn, Abstra
     auto regs = [&]() { return src_reg >= 0 ? std::vector<int>{dst, src_reg} : std::vector<int>{dst}; };
     Value& target = state.reg(dst);
     const AluOp op = insn.alu_op();
-    if (op == AluOp::Sub && target.is_pointer() && src.is_pointer() && !options_.unprivileged &&
+    if (op == AluOp::Sub && (target.is_pointer() || src.is_pointer()) && !options_.unprivileged &&
         insn.cls() != ir::InstructionClass::Alu64) {
-        // The kernel turns any pointer difference into an unknown number for privileged loaders.
+        // A 32-bit subtraction involving a pointer (pointer - pointer, pointer
+        // - number, number - pointer) gives privileged loaders an unknown
+        // number (the kernel's adjust_ptr_min_max_vals); other 32-bit
+        // arithmetic on pointers is refused below.
         target = Value::scalar(Scalar::unsigned_range(0, 0xffffffff));
         return;
     }
@@ -232,12 +264,15 @@ bool Engine::add_to_pointer(uint32_t pc, AbstractState& state, Value& pointer, c
         pointer.region = id;
         pointer.number = Scalar::constant(0);
         pointer.id = 0;
+        pointer.end_relation = EndRelation::Unknown;
         pointer.origin = 0;  // measured from a new base: no longer comparable
         return true;
     }
     const Value before = pointer;
     pointer.number = domains::apply(op, pointer.number, amount, domains::OperandWidth::Full);
     pointer.id = 0;
+    // Past the end it stays past the end only when it moves forward.
+    if (subtract ? amount.smax() > 0 : amount.smin() < 0) pointer.end_relation = EndRelation::Unknown;
     step_origin(before, amount, subtract, false, pointer);
     if (pointer.number.smin() <= -max_variable_offset || pointer.number.smax() >= max_variable_offset) {
         if (pointer.number.smin() <= -max_variable_offset) {

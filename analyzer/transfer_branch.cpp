@@ -59,6 +59,48 @@ std::optional<bool> side_proving_in_bounds(JmpOp op) {
     }
 }
 
+// `p < end` proves one byte more than `p <= end`: p + 1 <= end.
+bool strict_in_bounds(JmpOp op) { return op == JmpOp::Jge || op == JmpOp::Jlt; }
+
+// What the other side learns: `p > end` taken, or `p <= end` not taken: p is
+// past the end; `p >= end` taken or `p < end` not taken: at the end or past it.
+EndRelation end_relation_learned(JmpOp op) {
+    return op == JmpOp::Jgt || op == JmpOp::Jle ? EndRelation::Past : EndRelation::AtOrPast;
+}
+
+// `p OP end` for a pointer known to be at or past the end: taken (true), not
+// taken (false), or either. The kernel's is_pkt_ptr_branch_taken.
+std::optional<bool> decided_by_end_relation(JmpOp op, EndRelation known) {
+    switch (op) {
+    case JmpOp::Jgt:
+    case JmpOp::Jle:
+        if (known == EndRelation::Past) return op == JmpOp::Jgt;
+        return std::nullopt;
+    case JmpOp::Jge:
+    case JmpOp::Jlt:
+        if (known != EndRelation::Unknown) return op == JmpOp::Jge;
+        return std::nullopt;
+    default: return std::nullopt;
+    }
+}
+
+// A number compared is now known to be `known`: every value linked to it
+// (same id) learns what that implies (analyzer/value.hpp, Value::delta).
+// false when one of them turns out to be empty (the side is infeasible).
+bool sync_linked(AbstractState& state, const Value& compared, const Scalar& known) {
+    if (compared.id == 0) return true;
+    bool feasible = true;
+    state.update_copies(compared.id, [&](Value& v) {
+        if (!v.is_scalar()) return;
+        if (auto implied = linked_range(known, compared, v)) {
+            Scalar met = v.number.meet(*implied);
+            if (met.is_bottom()) feasible = false;
+            else v.number = met;
+        }
+    });
+    return feasible;
+}
+
 }  // namespace
 
 BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
@@ -89,10 +131,16 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
             }
             const Scalar l = refined->left, r = refined->right;
             s.reg(insn.dst).number = l;
-            s.update_copies(left.id, [&](Value& v) { v.number = l; });
+            if (!sync_linked(s, left, l)) {
+                s = AbstractState::bottom();
+                return;
+            }
             if (uses_register) {
                 s.reg(insn.src).number = r;
-                s.update_copies(right.id, [&](Value& v) { v.number = r; });
+                if (!sync_linked(s, right, r)) {
+                    s = AbstractState::bottom();
+                    return;
+                }
             }
         };
         domains::BranchOutcome outcome = domains::evaluate(*comparison, left.number, right.number, width);
@@ -123,7 +171,14 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         // A lookup that found nothing holds no reference.
         if (pointer.id != 0) equal.release_reference(pointer.id);
         not_equal.reg(pointer_reg).maybe_null = false;
-        not_equal.update_copies(pointer.id, [](Value& v) { v.maybe_null = false; });
+        // Once known not null, copies need no shared id any more (the kernel
+        // resets it too, so that states prune); a reference keeps it for its release.
+        const bool keep_id = pointer.id != 0 && not_equal.holds_reference(pointer.id);
+        not_equal.update_copies(pointer.id, [&](Value& v) {
+            v.maybe_null = false;
+            if (!keep_id) v.id = 0;
+        });
+        if (!keep_id) not_equal.reg(pointer_reg).id = 0;
         return out;
     }
 
@@ -133,15 +188,25 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         const bool end_vs_packet = left.is_pointer(PointerKind::PacketEnd) && right.is_pointer(PointerKind::Packet);
         if (packet_vs_end || end_vs_packet) {
             const Value& packet = packet_vs_end ? left : right;
+            const int packet_reg = packet_vs_end ? insn.dst : insn.src;
             JmpOp normalized = packet_vs_end ? op : swapped(op);
             BranchStates out{state, state};
+            if (auto decided = decided_by_end_relation(normalized, packet.end_relation)) {
+                (*decided ? out.fallthrough : out.taken) = AbstractState::bottom();
+                return out;
+            }
             if (auto side = side_proving_in_bounds(normalized)) {
                 AbstractState& proven = *side ? out.taken : out.fallthrough;
-                int64_t bytes = int64_t(std::min<uint64_t>(packet.number.umin(), uint64_t(1) << 30));
-                if (packet.number.smin() >= 0) {
+                const bool strict = strict_in_bounds(normalized);
+                // As the kernel's find_good_pkt_pointers: `p < end` at offset 0 proves nothing.
+                const uint64_t low = packet.number.umin();
+                int64_t bytes = int64_t(std::min<uint64_t>(low + (strict ? 1 : 0), uint64_t(1) << 30));
+                if (packet.number.smin() >= 0 && !(strict && low == 0)) {
                     PacketBase& base = proven.packet_base_or_start(packet.region);
                     if (base.id == packet.region) base.range = std::max(base.range, bytes);
                 }
+                AbstractState& past = *side ? out.fallthrough : out.taken;
+                past.reg(packet_reg).end_relation = end_relation_learned(normalized);
             }
             return out;
         }

@@ -345,7 +345,11 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             state.acquire_reference(Reference{id, pc});
             result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, id);
         } else {
-            result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), true, id);
+            // An array lookup with a constant key below max_entries finds a value (the kernel's
+            // can_elide_value_nullness, 6.13 on).
+            const bool found = map_set.size() == 1 && known_present_key(state, object_.maps[map_set.front()]);
+            result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), !found,
+                                         found ? 0 : id);
             uint64_t mask = 0;
             for (uint32_t index : map_set) mask |= index < 64 ? uint64_t(1) << index : 0;
             result.maps = __builtin_popcountll(mask) > 1 ? mask : 0;
@@ -398,6 +402,7 @@ bool Engine::execute_loop_callback(uint32_t pc, AbstractState& state, uint32_t c
         AbstractState entry = after;
         Frame frame;
         frame.function = callback;
+        frame.callsite = pc;
         frame.registers[1] = Value::scalar(Scalar::unsigned_range(0, (uint64_t(1) << 23) - 1));
         frame.registers[2] = entry.reg(3);
         frame.registers[10] = Value::make_pointer(PointerKind::Stack, frame_index, Scalar::constant(0));
@@ -430,51 +435,91 @@ bool Engine::execute_loop_callback(uint32_t pc, AbstractState& state, uint32_t c
     return true;
 }
 
-void Engine::execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+std::optional<std::pair<int16_t, int16_t>> constant_key_slot(const AbstractState& state, const ir::MapDefinition& map) {
+    if (map.type != ir::MapType::Array && map.type != ir::MapType::PercpuArray) return std::nullopt;
+    if (map.key_size != 4) return std::nullopt;
+    const Value& key = state.reg(2);
+    if (!key.is_pointer(PointerKind::Stack) || key.region >= state.frame_count()) return std::nullopt;
+    const auto offset = key.number.constant_value();
+    if (!offset) return std::nullopt;
+    return std::pair{int16_t(int64_t(*offset)), int16_t(key.region)};
+}
+
+bool Engine::known_present_key(const AbstractState& state, const ir::MapDefinition& map) const {
+    auto slot = constant_key_slot(state, map);
+    if (!slot) return false;
+    // As the kernel: a spill of exactly the key's size holding a known number.
+    for (const Spill& spill : state.frame(size_t(slot->second)).spills) {
+        if (spill.offset != slot->first || spill.width != map.key_size || !spill.value.is_scalar()) continue;
+        const auto value = spill.value.number.constant_value();
+        return value && *value < map.max_entries;
+    }
+    return false;
+}
+
+std::optional<uint32_t> Engine::enter_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
     const uint32_t target = uint32_t(int64_t(pc) + insn.imm + 1);
     std::optional<uint32_t> callee;
     for (size_t f = 0; f < program_.functions.size(); ++f)
         if (program_.functions[f].start == target) callee = uint32_t(f);
     if (!callee) {
         report(state, ErrorCode::InvalidInstruction, pc, fmt::format("call to {} which starts no function", target), {});
-        return;
+        return std::nullopt;
     }
     if (state.frame_count() >= max_call_frames) {
         report(state, ErrorCode::StackDepth, pc,
                fmt::format("the call chain is deeper than {} frames", max_call_frames), {});
-        return;
+        return std::nullopt;
     }
     Frame frame;
     frame.function = *callee;
+    frame.callsite = pc;
     for (int r = 1; r <= 5; ++r) frame.registers[size_t(r)] = state.reg(r);
     const uint32_t frame_index = uint32_t(state.frame_count());
     frame.registers[10] = Value::make_pointer(PointerKind::Stack, frame_index, Scalar::constant(0));
-    AbstractState entry = state;
-    entry.push_frame(std::move(frame));
-    if (!check_stack_depth(pc, entry)) {
+    state.push_frame(std::move(frame));
+    if (!check_stack_depth(pc, state)) {
         state = AbstractState::bottom();
-        return;
+        return std::nullopt;
     }
-    AbstractState exit = analyze_function(*callee, entry);
-    if (exit.is_bottom()) {
-        state = AbstractState::bottom();
-        return;
-    }
-    Value result = exit.reg(0);
+    return callee;
+}
+
+std::optional<uint32_t> Engine::return_from_call(uint32_t pc, AbstractState& state) {
+    if (!require_initialized(pc, state, 0)) return std::nullopt;
+    const uint32_t frame_index = uint32_t(state.frame_count() - 1);
+    const uint32_t callsite = state.current_frame().callsite;
+    const uint32_t callee = state.current_frame().function;
+    Value result = state.reg(0);
     if (result.is_pointer(PointerKind::Stack) && result.region == frame_index) {
         report(state, ErrorCode::MemoryAccess, pc,
                fmt::format("function {} returns a pointer to its own stack, which is gone after it returns",
-                           program_.functions[*callee].name),
-               {});
-        return;
+                           program_.functions[callee].name),
+               {0});
+        return std::nullopt;
     }
-    exit.pop_frame();
+    state.pop_frame();
     // Pointers into the finished frame are dangling.
-    exit.for_each_value([&](Value& v) {
+    state.for_each_value([&](Value& v) {
         if (v.is_pointer(PointerKind::Stack) && v.region >= frame_index) v = Value::unknown_scalar();
     });
-    for (int r = 1; r <= 5; ++r) exit.reg(r) = Value::uninitialized();
-    exit.reg(0) = result;
+    for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
+    state.reg(0) = result;
+    return callsite + 1;
+}
+
+bool Engine::summarize_call(uint32_t pc) const { return false; }
+
+// A call analysed on its own: the callee explored from the caller's state,
+// its returns joined (inside loops being widened, where states are joined anyway).
+void Engine::execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    std::optional<uint32_t> callee = enter_call(pc, insn, state);
+    if (!callee) return;
+    AbstractState exit = analyze_function(*callee, state);
+    if (exit.is_bottom() || !return_from_call(pc, exit)) {
+        state = AbstractState::bottom();
+        return;
+    }
     state = std::move(exit);
 }
 

@@ -103,6 +103,7 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         frame.depth = std::max<int32_t>(frame.depth, int32_t(-lo));
         if (!check_stack_depth(pc, state)) return std::nullopt;
         auto byte = [](int64_t o) { return size_t(o + StackBytes); };
+        stack_accesses_.push_back(StackAccess{pointer.region, lo, hi, access == Access::Write, !constant});
         auto first_uninitialized = [&]() -> std::optional<int64_t> {
             for (int64_t o = lo; o < hi; ++o)
                 if (!frame.initialized.test(byte(o))) return o;
@@ -159,11 +160,14 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
                                           : size == 2 ? domains::UnaryOp::ZeroExtend16 : domains::UnaryOp::ZeroExtend32;
                 Spill spill{int16_t(lo), uint8_t(size),
                             Value::scalar(domains::apply(narrow, stored->number, domains::OperandWidth::Full))};
-                // A number that fits the slot is stored unchanged: it keeps its loop ghost.
+                // A number that fits the slot is stored unchanged: it keeps its loop ghost and its links.
                 if (stored->number.umax() >> (8 * size) == 0) {
                     spill.value.origin = stored->origin;
                     spill.value.step_min = stored->step_min;
                     spill.value.step_max = stored->step_max;
+                    spill.value.id = stored->id;
+                    spill.value.delta = stored->delta;
+                    spill.value.delta_half = stored->delta_half;
                 }
                 frame.spills.insert(std::upper_bound(frame.spills.begin(), frame.spills.end(), spill,
                                                      [](const Spill& a, const Spill& b) { return a.offset < b.offset; }),
@@ -494,7 +498,10 @@ void Engine::execute_store(uint32_t pc, const ir::Instruction& insn, AbstractSta
     } else {
         if (!require_initialized(pc, state, insn.src)) return;
         Value& source = state.reg(insn.src);
-        if (insn.access_width() == 8 && source.is_scalar() && source.id == 0 && !source.number.constant_value()) {
+        const int width = insn.access_width();
+        const bool fits = width == 8 || source.number.umax() >> (8 * width) == 0;
+        if (state.reg(insn.dst).is_pointer(PointerKind::Stack) && source.is_scalar() && fits && source.id == 0 &&
+            !source.number.constant_value()) {
             // The spill and the register are copies: a bound learned on either holds for both.
             source.id = fresh_id(state, pc, IdTag::Copy);
         }

@@ -27,12 +27,26 @@ bool same_value(const Value& a, const Value& b) {
     switch (a.kind) {
     case ValueKind::Uninitialized:
     case ValueKind::Mixed: return true;
-    case ValueKind::Scalar: return a.id == b.id && same_scalar(a.number, b.number);
+    case ValueKind::Scalar: return same_link(a, b) && same_scalar(a.number, b.number);
     case ValueKind::Pointer:
         return a.pointer == b.pointer && a.region == b.region && a.maps == b.maps && a.maybe_null == b.maybe_null &&
-               a.memory_tag == b.memory_tag && a.id == b.id && same_scalar(a.number, b.number);
+               a.memory_tag == b.memory_tag && a.end_relation == b.end_relation && a.id == b.id &&
+               same_scalar(a.number, b.number);
     }
     return false;
+}
+
+std::optional<Scalar> linked_range(const Scalar& range, const Value& from, const Value& to) {
+    // to = from + (to.delta - from.delta), in the width of `to`'s link. A
+    // 64-bit value follows from a 32-bit link only when it fits in 32 bits
+    // (then it is its own low half, zero-extended).
+    const bool to_fits_half = to.delta_half || to.number.umax() <= 0xffffffffULL;
+    if (from.delta_half && !to_fits_half) return std::nullopt;
+    const int64_t shift = int64_t(to.delta) - int64_t(from.delta);
+    const domains::OperandWidth width =
+        to.delta_half || from.delta_half ? domains::OperandWidth::Half : domains::OperandWidth::Full;
+    if (shift == 0 && from.delta_half == to.delta_half) return range;
+    return domains::apply(domains::BinaryOp::Add, range, Scalar::constant(uint64_t(shift)), width);
 }
 
 bool can_be_null(PointerKind kind) {
@@ -47,7 +61,7 @@ Value join_shapes(const Value& a, const Value& b) {
     if (a.kind == ValueKind::Mixed || b.kind == ValueKind::Mixed) return Value::mixed();
     if (a.is_scalar() && b.is_scalar()) {
         Value v = Value::scalar(a.number.join(b.number));
-        v.id = a.id == b.id ? a.id : 0;
+        if (same_link(a, b)) v.id = a.id, v.delta = a.delta, v.delta_half = a.delta_half;
         return v;
     }
     if (a.is_pointer() && b.is_pointer()) {
@@ -66,6 +80,7 @@ Value join_shapes(const Value& a, const Value& b) {
         Value v = Value::make_pointer(a.pointer, a.region, a.number.join(b.number), a.maybe_null || b.maybe_null,
                                       a.id == b.id ? a.id : 0);
         v.memory_tag = a.memory_tag;
+        v.end_relation = std::min(a.end_relation, b.end_relation);  // what both paths know
         return v;
     }
     // A pointer on one side, the constant 0 on the other: the pointer or null,
@@ -176,8 +191,9 @@ bool value_leq(const Value& a, const Value& b) {
         return a.is_constant(0) && b.is_pointer() && b.maybe_null && b.number.contains(0);
     }
     if (b.id != 0 && a.id != b.id) return false;
-    if (a.is_scalar()) return a.number.leq(b.number);
+    if (a.is_scalar()) return (b.id == 0 || same_link(a, b)) && a.number.leq(b.number);
     if (a.pointer != b.pointer || (a.maybe_null && !b.maybe_null)) return false;
+    if (a.end_relation < b.end_relation) return false;  // b's paths relied on knowing more
     if (a.pointer == PointerKind::BtfObject && (a.region != b.region || a.memory_tag != b.memory_tag)) return false;
     if (a.region != b.region || a.maps != b.maps) {
         uint64_t ma = map_mask(a), mb = map_mask(b);

@@ -11,6 +11,7 @@
 #include "ir/program.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ enum class PointerKind : uint8_t {
     Function,
 };
 
+enum class EndRelation : uint8_t { Unknown, AtOrPast, Past };
+
 struct Value {
     ValueKind kind = ValueKind::Uninitialized;
     PointerKind pointer = PointerKind::Context;
@@ -55,6 +58,15 @@ struct Value {
     // BtfObject: __user or __percpu memory (BtfMemoryTag bits), which the
     // kernel refuses to dereference. (Placed in padding.)
     uint8_t memory_tag = 0;
+    // Packet pointers known to lie at or past the packet end on this path
+    // (the kernel's AT_PKT_END / BEYOND_PKT_END after `p >= end` / `p > end`):
+    // a second test of the same pointer is then decided. (Placed in padding.)
+    EndRelation end_relation = EndRelation::Unknown;
+    // Numbers with an id: this value is the id's base value plus `delta`, at
+    // 64 bits, or (delta_half) in the low 32 bits, zero-extended: `w7 = w4;
+    // w7 -= 54` makes r7 the base r4 minus 54. A bound learned on one linked
+    // value then bounds the others (the kernel's BPF_ADD_CONST links, 6.11 on).
+    bool delta_half = false;
     // For numbers read from argument N of a BTF-typed program that no kernel
     // BTF typed: N + 1, so that dereferencing one can say why (message only;
     // joins and comparisons ignore it). For pointers see PointerKind.
@@ -72,6 +84,7 @@ struct Value {
     uint32_t origin = 0;
     int32_t step_min = 0;
     int32_t step_max = 0;
+    int32_t delta = 0;
     // For map and map-value pointers that may refer to one of several maps
     // (paths choosing between maps were merged): a mask of the map indices,
     // region being the lowest. 0 when there is just `region`.
@@ -114,6 +127,14 @@ struct Value {
 [[nodiscard]] uint64_t map_mask(const Value& pointer);  // 0 when some index is >= 64
 
 [[nodiscard]] bool same_scalar(const Scalar& a, const Scalar& b);
+// Whether two values are the same link (id, delta and its width) of one base value.
+[[nodiscard]] inline bool same_link(const Value& a, const Value& b) {
+    return a.id == b.id && a.delta == b.delta && a.delta_half == b.delta_half;
+}
+// What `known` (a value of `from`'s link, now known to be `range`) says of the
+// value `to` linked to it: nullopt when the link cannot tell (a 64-bit value
+// from a 32-bit one).
+[[nodiscard]] std::optional<Scalar> linked_range(const Scalar& range, const Value& from, const Value& to);
 [[nodiscard]] bool same_value(const Value& a, const Value& b);
 // Over-approximates both; ids survive only when both sides agree. Packet bases
 // are reconciled by the caller (AbstractState::join) before values are joined.

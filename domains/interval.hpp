@@ -182,12 +182,19 @@ IntervalParts<W> s_mod(const IntervalParts<W>& a, const IntervalParts<W>& b) {
 template <class W>
 IntervalParts<W> s_and(const IntervalParts<W>& a, const IntervalParts<W>& b) {
   const W zero = zero_like(a.lo);
+  const W minus_one = ones_like(zero);
   const auto a_nonneg = sle(zero, a.lo), b_nonneg = sle(zero, b.lo);
   const auto both_negative = slt(a.hi, zero) && slt(b.hi, zero);
+  // An operand in [-1, 0] is all ones or all zeros (`x s>> 63`): the result is
+  // the other operand or 0. Example: [-1, 0] & -134 is in [-134, 0].
+  const auto a_mask = sle(minus_one, a.lo) && sle(a.hi, zero), b_mask = sle(minus_one, b.lo) && sle(b.hi, zero);
   return choose(a_nonneg && b_nonneg, IntervalParts<W>{zero, smin(a.hi, b.hi)},
-                choose(a_nonneg, IntervalParts<W>{zero, a.hi},
-                       choose(b_nonneg, IntervalParts<W>{zero, b.hi},
-                              choose(both_negative, IntervalParts<W>{signed_min_like(zero), smin(a.hi, b.hi)}, s_top_like(zero)))));
+                choose(a_mask, IntervalParts<W>{smin(zero, b.lo), smax(zero, b.hi)},
+                       choose(b_mask, IntervalParts<W>{smin(zero, a.lo), smax(zero, a.hi)},
+                              choose(a_nonneg, IntervalParts<W>{zero, a.hi},
+                                     choose(b_nonneg, IntervalParts<W>{zero, b.hi},
+                                            choose(both_negative, IntervalParts<W>{signed_min_like(zero), smin(a.hi, b.hi)},
+                                                   s_top_like(zero)))))));
 }
 
 // x | y >= max(x, y) when both have the same sign; a negative operand makes the result negative.

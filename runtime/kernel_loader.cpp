@@ -522,7 +522,7 @@ struct LoadAttempt {
 
 // The verifier's log levels: 1 shows the instructions and the reason,
 // 4 (BPF_LOG_STATS) only "processed N insns" and the verification time.
-constexpr uint32_t LogInstructions = 1, LogStatistics = 4;
+constexpr uint32_t LogInstructions = 1, LogStates = 2, LogStatistics = 4;
 
 LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, ir::ProgramType type,
                          const std::vector<uint64_t>& slots, uint32_t btf_id, uint32_t log_level,
@@ -635,7 +635,8 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.verdict = KernelVerdict::Accept;
         result.processed_insns = verified_instructions(attempt.fd.get());
         if (options.collect_log_on_accept) {
-            (void)attempt_load(object, program, type, slots, btf_id, LogStatistics, &log);
+            (void)attempt_load(object, program, type, slots, btf_id,
+                               options.log_states ? LogStates | LogStatistics : LogStatistics, &log);
             result.log = log_text(log);
             if (auto count = summarize_verifier_log(result.log).processed_insns) result.processed_insns = count;
         }

@@ -46,6 +46,9 @@ struct KernelLoadResult {
 
 struct KernelLoadOptions {
     bool collect_log_on_accept = false;  // load a second time with a log for statistics
+    // With collect_log_on_accept: the kernel's full log (log_level 2: every
+    // state it explores, precision marks), for comparing explorations.
+    bool log_states = false;
     uint32_t log_size = 16u << 20;
     // A rejected program is loaded again for its log. Where the first load took
     // longer than this (a verifier walk of up to a million instructions), the

@@ -35,6 +35,7 @@ struct CheckOptions {
     std::string refine = "none";  // "z3": refine alarms with path formulas (analyzer/refine.hpp)
     unsigned z3_timeout_ms = 2000;
     std::string kernel_btf;  // empty: /sys/kernel/btf/vmlinux when it exists
+    std::string verdict = "kernel";  // "safety": alarms refinement proves safe no longer reject
 };
 
 int run_check(const CheckOptions& options) {
@@ -51,6 +52,7 @@ int run_check(const CheckOptions& options) {
     analysis.max_disjuncts = options.max_disjuncts;
     analysis.refine = options.refine == "z3" ? analyzer::Refinement::Z3 : analyzer::Refinement::None;
     analysis.z3_timeout_ms = options.z3_timeout_ms;
+    analysis.verdict_by_safety = options.verdict == "safety";
 
     bool all_accepted = true;
     nlohmann::json json_programs = nlohmann::json::array();
@@ -170,6 +172,10 @@ void register_check_command(CLI::App& app, CommandAction& action) {
                         "it (re-analysis split at the branches Z3 blames) or replays the input that breaks it")
         ->check(CLI::IsMember({"none", "z3"}));
     command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query with --refine z3 (default 2000)");
+    command->add_option("--verdict", options->verdict,
+                        "Who decides: kernel (default: what the Linux kernel will say; alarms proven safe are "
+                        "reported as such but still reject) or safety (our own proof decides, for research runs)")
+        ->check(CLI::IsMember({"kernel", "safety"}));
     command->add_option("--kernel-btf", options->kernel_btf,
                         "Kernel BTF (raw, as /sys/kernel/btf/vmlinux, or an ELF with .BTF) typing the arguments of "
                         "fentry/fexit/fmod_ret/tp_btf/lsm programs (default: /sys/kernel/btf/vmlinux when present)");

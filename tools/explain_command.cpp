@@ -22,6 +22,7 @@ struct ExplainOptions {
     std::string format = "text";
     unsigned z3_timeout_ms = 2000;
     double max_seconds = 10.0;
+    std::string verdict = "kernel";
 };
 
 int run_explain(const ExplainOptions& options) {
@@ -35,6 +36,7 @@ int run_explain(const ExplainOptions& options) {
     analyzer::AnalysisOptions refined = plain;
     refined.refine = analyzer::Refinement::Z3;
     refined.z3_timeout_ms = options.z3_timeout_ms;
+    refined.verdict_by_safety = options.verdict == "safety";
 
     bool all_accepted = true;
     nlohmann::json json_programs = nlohmann::json::array();
@@ -86,6 +88,9 @@ void register_explain_command(CLI::App& app, CommandAction& action) {
     command->add_option("--format,-f", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
     command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query (default 2000)");
     command->add_option("--max-seconds", options->max_seconds, "Time budget per analysis in seconds (default 10)");
+    command->add_option("--verdict", options->verdict,
+                        "Who decides: kernel (default) or safety (alarms proven safe no longer reject)")
+        ->check(CLI::IsMember({"kernel", "safety"}));
     command->callback([options, &action] { action = [options] { return run_explain(*options); }; });
 }
 

@@ -180,8 +180,40 @@ TEST(NullCheck, DereferenceWithoutCheckIsRejected) {
         call bpf_map_lookup_elem
         r0 = *(u64 *)(r0 + 0)
         exit
-    )", Socket, {map_of("values", 8)});
+    )", Socket, {map_of("values", 8, ir::MapType::Hash)});
     EXPECT_TRUE(bad.rejected_with("null-dereference")) << bad.codes();
+}
+
+// Since Linux 6.13 an array lookup with a constant key below max_entries
+// cannot fail (can_elide_value_nullness); any other key still can.
+TEST(NullCheck, ArrayLookupWithAConstantKeyInRangeNeedsNoCheck) {
+    auto lookup = [](int key, uint32_t entries) {
+        auto map = map_of("values", 8);
+        map.max_entries = entries;
+        return check(fmt::format(R"(
+            r1 = {}
+            *(u32 *)(r10 - 8) = r1
+            r2 = r10
+            r2 += -8
+            r1 = map[values] ll
+            call bpf_map_lookup_elem
+            r0 = *(u64 *)(r0 + 0)
+            exit
+        )", key), Socket, {map});
+    };
+    EXPECT_TRUE(lookup(3, 4).result.accepted) << lookup(3, 4).codes();
+    EXPECT_TRUE(lookup(4, 4).rejected_with("null-dereference")) << lookup(4, 4).codes();
+    auto unknown_key = check(R"(
+        r1 = *(u32 *)(r1 + 0)
+        *(u32 *)(r10 - 8) = r1
+        r2 = r10
+        r2 += -8
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        r0 = *(u64 *)(r0 + 0)
+        exit
+    )", Socket, {map_of("values", 8)});
+    EXPECT_TRUE(unknown_key.rejected_with("null-dereference")) << unknown_key.codes();
 }
 
 TEST(RegisterEquality, BoundLearnedOnACopyHoldsForTheOriginal) {

@@ -2,8 +2,9 @@
 // variant) it must give the manifest's verdict and, for rejects, its error
 // code. Privilege-dependent programs are analyzed with unprivileged rules.
 //
-// Programs with "needs": "refinement" (safety resting on branch correlations
-// a plain analysis loses) are analyzed with Z3 refinement (--refine z3).
+// Programs with "needs": "refinement" (safe by a relation neither the kernel
+// nor our domains keep) are analyzed with Z3 refinement (--refine z3): their
+// verdict stays the kernel's, reject.
 // One kind of disagreement is skipped (visible in the output), not passed:
 // the precision gaps listed in KnownGaps below, each with its reason.
 // Any other disagreement fails.

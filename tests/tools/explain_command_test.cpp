@@ -29,16 +29,21 @@ TEST(ExplainCommand, ConfirmedRejectionShowsInputPathAndFault) {
 }
 
 TEST(ExplainCommand, DischargedAlarmIsExplained) {
-    auto path = corpus_object("refine_correlated_index.o");
+    auto path = corpus_object("refine_relational_bound.o");
     REQUIRE_OBJECT(path);
+    // The kernel rejects it: so do we, saying the program is in fact safe.
     CliResult result = run_cli("explain " + quote(path));
-    EXPECT_EQ(result.exit_code, 0) << result.output;
-    EXPECT_NE(result.output.find("after refinement: accept"), std::string::npos) << result.output;
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_NE(result.output.find("after refinement: reject"), std::string::npos) << result.output;
     EXPECT_NE(result.output.find("status: discharged"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("the kernel will still reject"), std::string::npos) << result.output;
+    CliResult safety = run_cli("explain --verdict safety " + quote(path));
+    EXPECT_EQ(safety.exit_code, 0) << safety.output;
+    EXPECT_NE(safety.output.find("after refinement: accept"), std::string::npos) << safety.output;
 }
 
 TEST(CheckCommand, RefineZ3JsonHasStatuses) {
-    auto good = corpus_object("refine_spilled_flag.o");
+    auto good = corpus_object("refine_relational_bound.o");
     auto bad = corpus_object("bad_refine_short_read.o");
     REQUIRE_OBJECT(good);
     REQUIRE_OBJECT(bad);
@@ -46,9 +51,16 @@ TEST(CheckCommand, RefineZ3JsonHasStatuses) {
     CliResult plain = run_cli("check " + quote(good));
     EXPECT_EQ(plain.exit_code, 1) << "rejected without refinement:\n" << plain.output;
 
-    CliResult accepted = run_cli("check --refine z3 --z3-timeout 5000 --format json " + quote(good));
+    CliResult kernel = run_cli("check --refine z3 --z3-timeout 5000 --format json " + quote(good));
+    EXPECT_EQ(kernel.exit_code, 1) << kernel.output;
+    auto json = nlohmann::json::parse(kernel.output, nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << kernel.output;
+    EXPECT_EQ(json["programs"][0]["verdict"], "reject");
+    EXPECT_EQ(json["programs"][0]["errors"][0]["status"], "discharged");
+
+    CliResult accepted = run_cli("check --refine z3 --verdict safety --z3-timeout 5000 --format json " + quote(good));
     EXPECT_EQ(accepted.exit_code, 0) << accepted.output;
-    auto json = nlohmann::json::parse(accepted.output, nullptr, false);
+    json = nlohmann::json::parse(accepted.output, nullptr, false);
     ASSERT_FALSE(json.is_discarded()) << accepted.output;
     const auto& program = json["programs"][0];
     EXPECT_EQ(program["verdict"], "accept");

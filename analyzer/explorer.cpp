@@ -1,0 +1,597 @@
+#include "analyzer/explorer.hpp"
+
+#include "analyzer/engine.hpp"
+#include "analyzer/pruning.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfvet::analyzer::detail {
+
+namespace {
+
+// The kernel drops a stored state that keeps failing to prune (miss_cnt >
+// hit_cnt * 3 + 3): it only costs comparisons.
+bool unhelpful(uint32_t hits, uint32_t misses) { return misses > hits * 3 + 3; }
+
+// A structural hash of a state: equal states (as stored, same representation)
+// hash the same; used only to find candidates for AbstractState::equals.
+uint64_t fingerprint_of(const AbstractState& state, uint32_t pc) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ pc;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; h ^= h >> 29; };
+    auto value = [&](const Value& v) {
+        mix(uint64_t(v.kind) | uint64_t(v.pointer) << 8 | uint64_t(v.maybe_null) << 16 | uint64_t(v.region) << 32);
+        mix(uint64_t(v.id) | uint64_t(uint32_t(v.delta)) << 32);
+        if (v.is_scalar() || v.is_pointer()) {
+            mix(v.number.umin());
+            mix(v.number.umax());
+            mix(uint64_t(v.number.smin()));
+            mix(uint64_t(v.number.smax()));
+            mix(v.number.tnum().mask());
+        }
+    };
+    for (size_t f = 0; f < state.frame_count(); ++f) {
+        const Frame& frame = state.frame(f);
+        mix(frame.function | uint64_t(frame.callsite) << 32);
+        for (const Value& v : frame.registers) value(v);
+        for (const Spill& spill : frame.spills) {
+            mix(uint64_t(uint16_t(spill.offset)) | uint64_t(spill.width) << 16);
+            value(spill.value);
+        }
+    }
+    for (const PacketBase& base : state.packet_bases()) mix(base.id ^ uint64_t(base.range) << 32);
+    return h;
+}
+
+bool calls_back(const ir::Instruction& insn) {
+    const HelperPrototype* helper = helper_prototype(insn.imm);
+    return helper != nullptr &&
+           std::find(helper->arguments.begin(), helper->arguments.end(), ArgumentKind::Callback) != helper->arguments.end();
+}
+
+}  // namespace
+
+AbstractState Engine::analyze_function(uint32_t function, const AbstractState& entry) {
+    Explorer explorer(*this, entry.frame_count());
+    return explorer.run(program_.functions[function].start, entry);
+}
+
+Explorer::Explorer(Engine& engine, size_t base_frames)
+    : engine_(engine), base_frames_(base_frames), explored_(engine.program_.instructions.size()) {}
+
+AbstractState Explorer::run(uint32_t pc, const AbstractState& entry) {
+    // The root stands for everything before this exploration; it is never compared with.
+    Checkpoint& root = checkpoints_.emplace_back();
+    root.pc = pc;
+    Path first;
+    first.pc = pc;
+    first.state = entry;
+    first.parent = &root;
+    stack_.push_back(std::move(first));
+    while (!stack_.empty() && !engine_.aborted_) {
+        Path path = std::move(stack_.back());
+        stack_.pop_back();
+        run_path(path);
+    }
+    return returns_;
+}
+
+AbstractState Explorer::trimmed(const AbstractState& state, uint32_t pc) const {
+    AbstractState out = state;
+    const size_t frames = out.frame_count();
+    for (size_t f = 0; f < frames; ++f) {
+        // The innermost frame runs pc; a caller's registers matter from its return point on, where r0..r5 are new.
+        const RegisterSet live = f + 1 == frames ? engine_.live_before_[pc]
+                                                 : RegisterSet(engine_.live_before_[out.frame(f + 1).callsite + 1] &
+                                                               0b1111000000);
+        Frame& frame = out.frame(f);
+        for (int r = 0; r < 10; ++r)
+            if (((live >> r) & 1) == 0) frame.registers[size_t(r)] = Value::uninitialized();
+    }
+    out.forget_unused_packet_bases();
+    return out;
+}
+
+Step Explorer::step_of(const Path& path, const ir::Instruction& insn) const {
+    Step step;
+    step.pc = path.pc;
+    step.frame = uint8_t(path.state.frame_count() - 1);
+    // Loads, stores and atomics on the stack: which frame and bytes, for backtracking through spills and fills.
+    int address = -1;
+    if (insn.cls() == ir::InstructionClass::Ldx) address = insn.src;
+    else if (insn.cls() == ir::InstructionClass::St || insn.cls() == ir::InstructionClass::Stx) address = insn.dst;
+    if (address >= 0 && address < 11) {
+        const Value& pointer = path.state.reg(address);
+        if (pointer.is_pointer(PointerKind::Stack)) {
+            if (auto offset = pointer.number.constant_value()) {
+                const int64_t at = int64_t(*offset) + insn.offset;
+                if (at >= -StackBytes && at < 0) {
+                    step.stack_frame = uint8_t(pointer.region);
+                    step.stack_offset = int16_t(at);
+                }
+            } else {
+                // A variable offset: backtracking cannot tell which slot; treat the step as opaque.
+                step.opaque = true;
+            }
+        }
+    }
+    return step;
+}
+
+void Explorer::record_links(Path& path, Step& step, const ir::Instruction& insn) const {
+    // Copies of a compared number (same id) are refined with it: if backtracking
+    // later needs one of them, it needs the comparison's operands too.
+    std::vector<uint32_t> ids;
+    const Value& left = path.state.reg(insn.dst);
+    if (left.is_scalar() && left.id != 0) ids.push_back(left.id);
+    if (insn.source() == ir::Source::Reg) {
+        const Value& right = path.state.reg(insn.src);
+        if (right.is_scalar() && right.id != 0) ids.push_back(right.id);
+    }
+    if (ids.empty()) return;
+    Marks linked;
+    for (size_t f = 0; f < path.state.frame_count() && f < linked.frames.size(); ++f) {
+        const Frame& frame = path.state.frame(f);
+        for (int r = 0; r < 11; ++r)
+            if (std::find(ids.begin(), ids.end(), frame.registers[size_t(r)].id) != ids.end() &&
+                frame.registers[size_t(r)].is_scalar())
+                linked.add_register(f, r);
+        for (const Spill& spill : frame.spills)
+            if (spill.value.is_scalar() && std::find(ids.begin(), ids.end(), spill.value.id) != ids.end())
+                linked.frames[f].slots |= Marks::slots_of(spill.offset, spill.width);
+    }
+    const size_t f = path.state.frame_count() - 1;
+    linked.add_register(f, insn.dst);
+    if (insn.source() == ir::Source::Reg) linked.add_register(f, insn.src);
+    path.segment.links.push_back(linked);
+    step.links = uint32_t(path.segment.links.size());
+}
+
+// The numbers an instruction's checks depend on, before it runs: an offset
+// added to a pointer, a helper's sizes and flags, a call's arguments checked
+// against a signature, r0 leaving the explored function, a scalar compared
+// with a pointer (a null check against a register holding 0).
+Marks Explorer::precision_uses(const Path& path, const ir::Instruction& insn) const {
+    Marks needed;
+    const size_t f = path.state.frame_count() - 1;
+    auto scalar = [&](int r) { return r >= 0 && r < 11 && path.state.reg(r).is_scalar(); };
+    auto initialized_non_scalar = [&](int r) {
+        return r >= 0 && r < 11 && !path.state.reg(r).is_uninitialized() && !path.state.reg(r).is_scalar();
+    };
+    switch (insn.cls()) {
+    case ir::InstructionClass::Alu:
+    case ir::InstructionClass::Alu64:
+        if (insn.source() == ir::Source::Reg && insn.alu_op() != ir::AluOp::Mov) {
+            if (scalar(insn.src) && initialized_non_scalar(insn.dst)) needed.add_register(f, insn.src);
+            if (scalar(insn.dst) && initialized_non_scalar(insn.src)) needed.add_register(f, insn.dst);
+        }
+        break;
+    case ir::InstructionClass::Ld:
+        if (!insn.is_lddw() && insn.mem_mode() == ir::MemMode::Ind && scalar(insn.src))
+            needed.add_register(f, insn.src);
+        break;
+    case ir::InstructionClass::Jmp:
+    case ir::InstructionClass::Jmp32:
+        if (insn.is_helper_call()) {
+            const HelperPrototype* helper = helper_prototype(insn.imm);
+            // A callback runs in an exploration of its own, which may read any of the caller's values.
+            if (helper != nullptr && std::find(helper->arguments.begin(), helper->arguments.end(),
+                                               ArgumentKind::Callback) != helper->arguments.end())
+                return Marks::all(path.state.frame_count());
+            // The key of an array lookup: its value decides whether the lookup can fail.
+            const Value& map = path.state.reg(1);
+            if (helper != nullptr && helper->returns == ReturnKind::MapValueOrNull && map.is_pointer(PointerKind::MapPointer) &&
+                map.maps == 0 && map.region < engine_.object_.maps.size()) {
+                if (auto slot = constant_key_slot(path.state, engine_.object_.maps[map.region]))
+                    needed.frames[size_t(slot->second)].slots |= Marks::slots_of(slot->first, 4);
+            }
+            for (int r = 1; r <= 5; ++r) {
+                // Sizes, constants, NULL where memory may be absent: the value is checked. Not "anything",
+                // nor the registers past the prototype.
+                const ArgumentKind kind = helper != nullptr ? helper->arguments[size_t(r - 1)] : ArgumentKind::Size;
+                if (scalar(r) && kind != ArgumentKind::Anything && kind != ArgumentKind::None)
+                    needed.add_register(f, r);
+            }
+        } else if (insn.is_call() && !insn.is_local_call()) {
+            for (int r = 1; r <= 5; ++r)
+                if (scalar(r)) needed.add_register(f, r);
+        } else if (insn.is_exit()) {
+            if (path.state.frame_count() == base_frames_ && scalar(0)) needed.add_register(f, 0);
+        } else if (insn.is_conditional_jump() && insn.source() == ir::Source::Reg) {
+            if (scalar(insn.src) && initialized_non_scalar(insn.dst)) needed.add_register(f, insn.src);
+            if (scalar(insn.dst) && initialized_non_scalar(insn.src)) needed.add_register(f, insn.dst);
+        }
+        break;
+    default: break;
+    }
+    return needed;
+}
+
+void Explorer::run_path(Path& path) {
+    const ir::Program& program = engine_.program_;
+    while (true) {
+        const uint32_t pc = path.pc;
+        if (pc >= program.instructions.size()) {
+            engine_.report(path.state, ErrorCode::InvalidInstruction, pc, "the path runs past the last instruction",
+                           {});
+            finish(path);
+            return;
+        }
+        if (engine_.budget_spent(pc, path.state)) {
+            finish(path);
+            return;
+        }
+        ++instructions_;
+        if (engine_.prune_points_[pc]) {
+            if (engine_.loop_heads_.contains(pc) && arrive_at_loop_head(path)) return;
+            if (!visit(path)) return;
+        }
+        if (engine_.options_.record_invariants && !engine_.silent_) {
+            auto [it, inserted] = engine_.invariants_.try_emplace(pc, path.state);
+            if (!inserted) it->second = it->second.join(path.state);
+        }
+        const ir::Instruction& insn = program.instructions[pc];
+        engine_.stack_accesses_.clear();
+        Step step = step_of(path, insn);
+        if (insn.is_jmp()) ++jumps_;  // calls and exits count, as in the kernel's jmps_processed
+        const Marks uses = precision_uses(path, insn);
+        if (!uses.empty()) mark_precise(path, uses);
+
+        if (insn.is_exit()) {
+            if (!return_or_exit(path)) return;
+            continue;
+        }
+        if (insn.is_goto()) {
+            path.segment.steps.push_back(step);
+            path.previous_pc = pc;
+            path.pc = uint32_t(int64_t(pc) + insn.jump_offset() + 1);
+            continue;
+        }
+        if (insn.is_conditional_jump()) {
+            record_links(path, step, insn);
+            const AbstractState before = path.state;
+            BranchStates out = engine_.branch(pc, before);
+            path.segment.steps.push_back(step);
+            const bool taken = !out.taken.is_bottom(), fallthrough = !out.fallthrough.is_bottom();
+            if (taken != fallthrough) {
+                // The values decided which way the path goes: they must be covered exactly.
+                Marks decided;
+                const size_t f = before.frame_count() - 1;
+                if (before.reg(insn.dst).is_scalar()) decided.add_register(f, insn.dst);
+                if (insn.source() == ir::Source::Reg && before.reg(insn.src).is_scalar())
+                    decided.add_register(f, insn.src);
+                if (!decided.empty()) mark_precise(path, decided);
+            }
+            const uint32_t target = uint32_t(int64_t(pc) + insn.jump_offset() + 1);
+            path.previous_pc = pc;
+            if (taken && fallthrough) {
+                push_branch(path, target, std::move(out.taken));
+                path.state = std::move(out.fallthrough);
+                path.pc = pc + 1;
+            } else if (taken) {
+                path.state = std::move(out.taken);
+                path.pc = target;
+            } else if (fallthrough) {
+                path.state = std::move(out.fallthrough);
+                path.pc = pc + 1;
+            } else {
+                finish(path);
+                return;
+            }
+            continue;
+        }
+        if (insn.is_local_call() && !engine_.summarize_call(pc)) {
+            std::optional<uint32_t> callee = engine_.enter_call(pc, insn, path.state);
+            if (!callee) {
+                finish(path);
+                return;
+            }
+            // A new frame: nothing in it was there before.
+            path.written.frames[path.state.frame_count() - 1].slots = ~uint64_t(0);
+            path.segment.steps.push_back(step);
+            path.previous_pc = UINT32_MAX;  // a new frame
+            path.pc = program.functions[*callee].start;
+            continue;
+        }
+        engine_.execute(pc, path.state);
+        if (path.state.is_bottom()) {
+            finish(path);
+            return;
+        }
+        if (!(insn.is_helper_call() && calls_back(insn))) {
+            note_stack_accesses(path);
+        } else {
+            // The callback ran in an exploration of its own and may have read any of these frames.
+            Marks everything;
+            for (size_t f = 0; f < path.state.frame_count(); ++f) everything.frames[f].slots = ~uint64_t(0);
+            mark_read(path, everything);
+        }
+        path.segment.steps.push_back(step);
+        path.previous_pc = pc;
+        path.pc = pc + (insn.is_lddw() ? 2 : 1);
+    }
+}
+
+bool Explorer::return_or_exit(Path& path) {
+    const uint32_t pc = path.pc;
+    Step step = step_of(path, engine_.program_.instructions[pc]);
+    if (path.state.frame_count() > base_frames_) {
+        std::optional<uint32_t> back = engine_.return_from_call(pc, path.state);
+        if (!back) {
+            finish(path);
+            return false;
+        }
+        path.segment.steps.push_back(step);
+        // The caller resumes after its call; its own previous instruction was the call.
+        path.previous_pc = *back - 1;
+        path.pc = *back;
+        return true;
+    }
+    if (base_frames_ == 1) engine_.check_exit(pc, path.state);
+    if (!path.state.is_bottom() && base_frames_ > 1) returns_ = returns_.join(path.state);
+    finish(path);
+    return false;
+}
+
+void Explorer::push_branch(Path& path, uint32_t target, AbstractState state) {
+    ++path.parent->branches;
+    Path other;
+    other.pc = target;
+    other.state = std::move(state);
+    other.parent = path.parent;
+    other.segment = path.segment;
+    other.written = path.written;
+    other.loops = path.loops;
+    other.previous_pc = path.pc;
+    stack_.push_back(std::move(other));
+}
+
+void Explorer::finish(Path& path) {
+    for (Checkpoint* c = path.parent; c != nullptr; c = c->parent) {
+        if (--c->branches > 0) break;
+        c->segment = {};  // nobody backtracks through a finished checkpoint
+        if (c->parent == nullptr) break;  // the root is never compared with
+        // Finished: its marks are final, so it may now prune other paths.
+        auto& loops = in_progress_[c->fingerprint];
+        std::erase(loops, c);
+        if (loops.empty()) in_progress_.erase(c->fingerprint);
+        explored_[c->pc].push_back(c);
+        c->listed = true;
+        ++listed_;
+        --in_progress_count_;
+    }
+    path.parent = nullptr;
+    engine_.exploration_.peak_states = std::max(engine_.exploration_.peak_states, listed_ + in_progress_count_);
+}
+
+bool Explorer::visit(Path& path) {
+    const uint32_t pc = path.pc;
+    auto& list = explored_[pc];
+    const CoverRules rules{engine_.options_.record_facts, !engine_.options_.unprivileged};
+    AbstractState current_trimmed = trimmed(path.state, pc);
+    const uint64_t fingerprint = fingerprint_of(current_trimmed, pc);
+    // Checkpoints still being explored are ancestors of this path: it went
+    // round a loop back to one. The same state again can repeat forever.
+    if (auto loops = in_progress_.find(fingerprint); loops != in_progress_.end()) {
+        for (Checkpoint* c : loops->second) {
+            if (c->pc != pc || !current_trimmed.equals(c->state)) continue;
+            engine_.report(path.state, ErrorCode::UnboundedLoop, pc,
+                           fmt::format("the path comes back to instruction {} in exactly the state it had there "
+                                       "before, so nothing bounds the number of times the loop runs",
+                                       pc),
+                           {});
+            finish(path);
+            return false;
+        }
+    }
+    for (Checkpoint* c : list) {
+        if (covers(c->state, c->precise, c->read, path.state, rules)) {
+            ++c->hits;
+            // What the old state's paths read, this one's may read too.
+            mark_read(path, c->read);
+            ++engine_.exploration_.pruned;
+            // What the old state's exploration needed exactly, this path's values must provide exactly.
+            Marks needed;
+            for (size_t f = 0; f < path.state.frame_count() && f < needed.frames.size(); ++f) {
+                const Frame& frame = path.state.frame(f);
+                for (int r = 0; r < 11; ++r)
+                    if (c->precise.has_register(f, r) && frame.registers[size_t(r)].is_scalar())
+                        needed.add_register(f, r);
+                needed.frames[f].slots = c->precise.frames[f].slots;
+            }
+            if (!needed.empty()) mark_precise(path, needed);
+            finish(path);
+            return false;
+        }
+        ++c->misses;
+    }
+    // Forget states that keep failing to prune.
+    std::erase_if(list, [&](Checkpoint* c) {
+        if (!unhelpful(c->hits, c->misses)) return false;
+        c->listed = false;
+        c->state = AbstractState::bottom();
+        --listed_;
+        return true;
+    });
+    const bool force = false;
+    if (!force && !(jumps_ - jumps_at_checkpoint_ >= 2 && instructions_ - instructions_at_checkpoint_ >= 8))
+        return true;
+    jumps_at_checkpoint_ = jumps_;
+    instructions_at_checkpoint_ = instructions_;
+    Checkpoint& c = checkpoints_.emplace_back();
+    c.state = std::move(current_trimmed);
+    c.fingerprint = fingerprint;
+    c.pc = pc;
+    c.parent = path.parent;
+    c.segment = std::move(path.segment);
+    c.written = path.written;
+    path.segment = {};
+    path.written = {};
+    path.parent = &c;
+    in_progress_[fingerprint].push_back(&c);
+    ++in_progress_count_;
+    ++engine_.exploration_.states;
+    engine_.exploration_.peak_states = std::max(engine_.exploration_.peak_states, listed_ + in_progress_count_);
+    return true;
+}
+
+void Explorer::mark_read(Path& path, const Marks& slots) {
+    for (size_t f = 0; f < slots.frames.size(); ++f) {
+        // Slots written since the parent: the read saw that write.
+        uint64_t pending = slots.frames[f].slots & ~path.written.frames[f].slots;
+        for (Checkpoint* c = path.parent; c != nullptr && c->parent != nullptr && pending != 0; c = c->parent) {
+            if (f >= c->state.frame_count() && !c->state.is_bottom()) break;
+            // Marks already there were carried further back when they were set.
+            pending &= ~c->read.frames[f].slots;
+            c->read.frames[f].slots |= pending;
+            pending &= ~c->written.frames[f].slots;
+        }
+    }
+}
+
+void Explorer::note_stack_accesses(Path& path) {
+    Marks reads;
+    for (const auto& access : engine_.stack_accesses_)
+        if (!access.write && access.frame < reads.frames.size())
+            reads.frames[access.frame].slots |= Marks::slots_of(access.lo, access.hi - access.lo);
+    if (!reads.empty()) mark_read(path, reads);
+    for (const auto& access : engine_.stack_accesses_) {
+        if (!access.write || access.variable || access.frame >= path.written.frames.size()) continue;
+        // Only whole slots count as written: a partial write leaves older bytes readable.
+        for (int64_t slot_end = 0; slot_end > -StackBytes; slot_end -= 8) {
+            const int64_t slot_start = slot_end - 8;
+            if (access.lo <= slot_start && slot_end <= access.hi)
+                path.written.frames[access.frame].slots |= Marks::slots_of(slot_start, 8);
+        }
+    }
+}
+
+void Explorer::mark_all_precise(Checkpoint* from) {
+    for (Checkpoint* c = from; c != nullptr; c = c->parent) {
+        const Marks all = Marks::all(c->state.is_bottom() ? MaxFrames : c->state.frame_count());
+        if (c->precise == all) break;
+        c->precise = all;
+    }
+}
+
+void Explorer::mark_precise(Path& path, Marks needed) {
+    const ir::Program& program = engine_.program_;
+    auto walk = [&](const Segment& segment) {
+        for (size_t i = segment.steps.size(); i-- > 0 && !needed.empty();) {
+            const Step& step = segment.steps[i];
+            if (!backtrack(program.instructions[step.pc], step, segment, needed)) return false;
+        }
+        return true;
+    };
+    if (!walk(path.segment)) {
+        mark_all_precise(path.parent);
+        return;
+    }
+    for (Checkpoint* c = path.parent; c != nullptr && !needed.empty(); c = c->parent) {
+        if (c->parent == nullptr) break;  // the root: nothing before it is compared
+        const AbstractState& state = c->state;
+        for (size_t f = 0; f < needed.frames.size(); ++f) {
+            FrameMarks& want = needed.frames[f];
+            if (want.registers == 0 && want.slots == 0) continue;
+            if (f >= state.frame_count()) {
+                want = FrameMarks{};
+                continue;
+            }
+            const Frame& frame = state.frame(f);
+            FrameMarks& have = c->precise.frames[f];
+            for (int r = 0; r < 11; ++r) {
+                if (((want.registers >> r) & 1) == 0) continue;
+                // Only numbers carry precision; marks already there were carried further back when they were set.
+                if (!frame.registers[size_t(r)].is_scalar() || ((have.registers >> r) & 1) != 0)
+                    want.registers &= uint16_t(~(1u << r));
+                else
+                    have.registers |= uint16_t(1u << r);
+            }
+            uint64_t numbers = 0;
+            for (const Spill& spill : frame.spills)
+                if (spill.value.is_scalar()) numbers |= Marks::slots_of(spill.offset, spill.width);
+            const uint64_t fresh = want.slots & numbers & ~have.slots;
+            have.slots |= fresh;
+            want.slots = fresh;
+        }
+        if (needed.empty()) break;
+        if (!walk(c->segment)) {
+            mark_all_precise(c->parent);
+            return;
+        }
+    }
+}
+
+bool Explorer::arrive_at_loop_head(Path& path) {
+    const auto& head = engine_.loop_heads_.at(path.pc);
+    const size_t frame = path.state.frame_count() - 1;
+    if (path.state.current_frame().function != head.function) return false;
+    auto visit = std::find_if(path.loops.begin(), path.loops.end(),
+                              [&](const LoopVisit& v) { return v.head_pc == path.pc && v.frame == frame; });
+    const bool from_inside = path.previous_pc != UINT32_MAX && path.previous_pc < engine_.cfg_.block_of.size() &&
+                             engine_.cfg_.block_of[path.previous_pc] >= 0 &&
+                             engine_.cfg_.function_of[path.previous_pc] == head.function &&
+                             head.members[size_t(engine_.cfg_.block_of[path.previous_pc])];
+    if (visit == path.loops.end()) {
+        path.loops.push_back(LoopVisit{path.pc, frame, 0});
+        visit = path.loops.end() - 1;
+    }
+    visit->visits = from_inside ? visit->visits + 1 : 0;
+    if (visit->visits > engine_.hot_loop_visits_) {
+        engine_.hot_loop_visits_ = visit->visits;
+        engine_.hot_loop_pc_ = path.pc;
+    }
+    if (visit->visits != engine_.options_.max_unrolled_passes) return false;
+    return widen(path, visit->visits);
+}
+
+bool Explorer::widen(Path& path, uint64_t visits) {
+    const auto& head = engine_.loop_heads_.at(path.pc);
+    Engine::FunctionRun run{engine_.cfg_.functions[head.function], AbstractState::bottom(), AbstractState::bottom(), {}};
+    engine_.loops_.push_back(Engine::LoopRun{path.pc, visits, {}});
+    const bool widened = engine_.widen_loop(run, *head.component, head.members, path.state);
+    if (!widened) engine_.widening_failures_[path.pc] = engine_.loops_.back().widening_failure;
+    engine_.loops_.pop_back();
+    if (!widened || engine_.aborted_) return widened;
+    ++engine_.widened_loops_;
+    // The loop's reads are not followed one by one: every slot counts as read before it.
+    Marks everything;
+    for (size_t f = 0; f < path.state.frame_count(); ++f) everything.frames[f].slots = ~uint64_t(0);
+    mark_read(path, everything);
+    // Continue from every edge leaving the loop, and from returns inside it.
+    // Backtracking cannot see through the loop: the continuations start opaque.
+    Segment opaque;
+    opaque.steps.push_back(Step{path.pc, uint8_t(path.state.frame_count() - 1), Step::NoStack, 0, 0, true});
+    auto continue_at = [&](uint32_t pc, AbstractState state, uint32_t previous) {
+        ++path.parent->branches;
+        Path next;
+        next.pc = pc;
+        next.state = std::move(state);
+        next.parent = path.parent;
+        next.segment = opaque;
+        next.loops = path.loops;
+        next.previous_pc = previous;
+        stack_.push_back(std::move(next));
+    };
+    for (auto& [key, edge] : run.edges) {
+        if (head.members[edge.target]) continue;
+        const uint32_t target_pc = run.cfg.graph[edge.target].first;
+        const uint32_t source_pc = run.cfg.graph[key.first].last;
+        for (const auto& state : edge.states.states()) continue_at(target_pc, state, source_pc);
+    }
+    if (!run.exits.is_bottom()) {
+        // The function returned inside the loop: resume as its exit instruction would.
+        const uint32_t exit_pc = run.cfg.graph[*std::find_if(run.cfg.exits.begin(), run.cfg.exits.end(), [&](auto b) {
+                                                   return head.members[b];
+                                               })].last;
+        AbstractState state = run.exits;
+        if (path.state.frame_count() > base_frames_) {
+            if (auto back = engine_.return_from_call(exit_pc, state)) continue_at(*back, std::move(state), *back - 1);
+        } else if (base_frames_ > 1) {
+            returns_ = returns_.join(state);
+        }
+    }
+    finish(path);
+    return true;
+}
+
+}  // namespace bpfvet::analyzer::detail
