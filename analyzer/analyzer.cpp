@@ -296,6 +296,8 @@ AnalysisResult Engine::run() {
               [](const Diagnostic& a, const Diagnostic& b) { return a.pc < b.pc; });
     result.accepted = result.errors.empty();
     result.steps = steps_;
+    result.processed_instructions =
+        result.accepted ? std::min(steps_ + charged_steps_, options_.max_steps + 1) : steps_at_first_error_;
     result.total_states = exploration_.states;
     result.peak_states = exploration_.peak_states;
     result.pruned_paths = exploration_.pruned;

@@ -62,8 +62,12 @@ struct AnalysisResult {
     bool accepted = false;
     std::vector<Diagnostic> errors;
     uint64_t steps = 0;
-    // The kernel's complexity figures as the exploration counts them: states
-    // stored for pruning (total and at most at once), paths pruned.
+    // The kernel's complexity figures as the exploration counts them:
+    // instructions processed (for a rejected program, up to the first error,
+    // where the kernel stops; widened loops count the iterations the kernel
+    // would walk), states stored for pruning (total and at most at once),
+    // paths pruned.
+    uint64_t processed_instructions = 0;
     uint64_t total_states = 0;
     uint64_t peak_states = 0;
     uint64_t pruned_paths = 0;

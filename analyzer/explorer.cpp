@@ -95,24 +95,35 @@ Step Explorer::step_of(const Path& path, const ir::Instruction& insn) const {
     Step step;
     step.pc = path.pc;
     step.frame = uint8_t(path.state.frame_count() - 1);
-    // Loads, stores and atomics on the stack: which frame and bytes, for backtracking through spills and fills.
-    int address = -1;
-    if (insn.cls() == ir::InstructionClass::Ldx) address = insn.src;
-    else if (insn.cls() == ir::InstructionClass::St || insn.cls() == ir::InstructionClass::Stx) address = insn.dst;
-    if (address >= 0 && address < 11) {
-        const Value& pointer = path.state.reg(address);
-        if (pointer.is_pointer(PointerKind::Stack)) {
-            if (auto offset = pointer.number.constant_value()) {
-                const int64_t at = int64_t(*offset) + insn.offset;
-                if (at >= -StackBytes && at < 0) {
-                    step.stack_frame = uint8_t(pointer.region);
-                    step.stack_offset = int16_t(at);
-                }
-            } else {
-                // A variable offset: backtracking cannot tell which slot; treat the step as opaque.
-                step.opaque = true;
-            }
-        }
+    // Spills and fills: a value carried through a stack slot, which
+    // backtracking follows. Any other stack access (a read of bytes no spill
+    // describes, a narrow store that leaves only bytes) carries no value: the
+    // read gives an unknown number, and nothing reads the stored value back.
+    const bool load = insn.cls() == ir::InstructionClass::Ldx;
+    const bool store = insn.cls() == ir::InstructionClass::St || insn.cls() == ir::InstructionClass::Stx;
+    const int address = load ? insn.src : store ? insn.dst : -1;
+    if (address < 0 || address >= 11) return step;
+    const Value& pointer = path.state.reg(address);
+    if (!pointer.is_pointer(PointerKind::Stack) || pointer.region >= path.state.frame_count()) return step;
+    const auto offset = pointer.number.constant_value();
+    if (!offset) return step;
+    const int64_t at = int64_t(*offset) + insn.offset;
+    const int width = insn.access_width();
+    if (at < -StackBytes || at + width > 0) return step;
+    bool carries_value = true;
+    if (load) {
+        const auto& spills = path.state.frame(pointer.region).spills;
+        carries_value = std::any_of(spills.begin(), spills.end(),
+                                    [&](const Spill& s) { return s.offset == at && s.width == width; });
+    } else if (insn.mem_mode() != ir::MemMode::Atomic && width != 8) {
+        // As access_memory: a narrow spill keeps a number at the start of a slot, or a zero anywhere.
+        const Value stored = insn.cls() == ir::InstructionClass::St ? Value::constant(uint64_t(int64_t(insn.imm)))
+                                                                    : path.state.reg(insn.src);
+        carries_value = stored.is_scalar() && (at % 8 == 0 || stored.is_constant(0));
+    }
+    if (carries_value) {
+        step.stack_frame = uint8_t(pointer.region);
+        step.stack_offset = int16_t(at);
     }
     return step;
 }

@@ -185,23 +185,15 @@ void Engine::pointer_arithmetic(uint32_t pc, const ir::Instruction& insn, Abstra
                    regs());
             return;
         }
-        bool same_region = target.pointer == src.pointer && target.region == src.region;
         if (options_.unprivileged) {
             report(state, ErrorCode::PointerComparison, pc, "subtracting pointers is not allowed for unprivileged programs",
                    regs());
             return;
         }
-        if (same_region && target.pointer == PointerKind::Packet) {
-            target = Value::scalar(domains::apply(BinaryOp::Sub, target.number, src.number, OperandWidth::Full));
-        } else if (target.pointer == PointerKind::Packet && src.pointer == PointerKind::Packet) {
-            // On different bases: the distance between their places from the start.
-            target = Value::scalar(domains::apply(BinaryOp::Sub, state.packet_offset_from_start(target),
-                                                  state.packet_offset_from_start(src), OperandWidth::Full));
-        } else if (same_region && target.pointer == PointerKind::Stack) {
-            target = Value::scalar(domains::apply(BinaryOp::Sub, target.number, src.number, OperandWidth::Full));
-        } else {
-            target = Value::unknown_scalar();
-        }
+        // The kernel makes any pointer difference an unknown number
+        // (adjust_reg_min_max_vals), even `data_end - data`: a bound checked
+        // on it bounds nothing the kernel can see, so it bounds nothing here.
+        target = Value::unknown_scalar();
         return;
     }
     if (target.is_scalar() && src.is_pointer()) {

@@ -156,6 +156,10 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
                                                      [](const Spill& a, const Spill& b) { return a.offset < b.offset; }),
                                     spill);
             } else if (stored->is_scalar()) {
+                // As the kernel: a narrow spill keeps its number only at the
+                // start of an 8-byte slot (elsewhere the bytes are just
+                // written, STACK_MISC), or when it is zero (STACK_ZERO).
+                if (lo % 8 != 0 && !stored->is_constant(0)) return Value::uninitialized();
                 domains::UnaryOp narrow = size == 1 ? domains::UnaryOp::ZeroExtend8
                                           : size == 2 ? domains::UnaryOp::ZeroExtend16 : domains::UnaryOp::ZeroExtend32;
                 Spill spill{int16_t(lo), uint8_t(size),

@@ -94,6 +94,10 @@ int run_check(const CheckOptions& options) {
                                    {"errors", errors},
                                    {"insn_count", program->instructions.size()},
                                    {"steps", result.steps},
+                                   // The kernel's complexity figures, as our exploration counts them.
+                                   {"processed_insns", result.processed_instructions},
+                                   {"total_states", result.total_states},
+                                   {"peak_states", result.peak_states},
                                    {"seconds", result.seconds}};
             if (options.print_invariants) {
                 nlohmann::json invariants = nlohmann::json::object();
@@ -114,6 +118,10 @@ int run_check(const CheckOptions& options) {
         fmt::print("{} {}/{} ({}, {} instructions): {} ({} steps, {:.3f} s)\n", object->path, program->section,
                    program->name, ir::program_type_name(result.type), program->instructions.size(),
                    result.accepted ? "accept" : "reject", result.steps, result.seconds);
+        fmt::print("  complexity: the kernel would process about {} of its {} instructions ({} states stored, "
+                   "at most {} at once)\n",
+                   result.processed_instructions, analyzer::AnalysisOptions{}.max_steps, result.total_states,
+                   result.peak_states);
         if (options.print_invariants) {
             for (size_t pc = 0; pc < program->instructions.size(); ++pc) {
                 auto found = result.invariants.find(uint32_t(pc));
