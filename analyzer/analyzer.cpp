@@ -242,6 +242,18 @@ void Engine::check_exit(uint32_t pc, AbstractState& state) {
                {});
         return;
     }
+    const ir::Function& function = program_.functions[state.frame(0).function];
+    if (state.frame(0).function != 0) {
+        // A global function verified on its own: its callers see an unknown number.
+        if (!function.returns_value) return;
+        if (!require_initialized(pc, state, 0)) return;
+        if (!state.reg(0).is_scalar())
+            report(state, ErrorCode::ReturnValue, pc,
+                   fmt::format("global function {} must return a number, but r0 is {}", function.name,
+                               describe_value(state.reg(0), &object_)),
+                   {0});
+        return;
+    }
     if (!require_initialized(pc, state, 0)) return;
     const Value& r0 = state.reg(0);
     std::optional<ReturnRange> range = context_ ? context_->return_range : std::nullopt;
@@ -285,11 +297,13 @@ AnalysisResult Engine::run() {
         report(none, ErrorCode::ContextAccess, 0,
                fmt::format("program type '{}' is not modelled by this analyzer", ir::program_type_name(type_)), {});
     }
-    if (errors_.empty()) {
+    const bool subprograms_allowed = check_subprogram_rules();  // refused before any exploration, as the kernel does
+    if (subprograms_allowed && errors_.empty()) {
         AbstractState entry = AbstractState::entry(0);
         entry.reg(1) = Value::make_pointer(PointerKind::Context, 0, Scalar::constant(0));
         entry.reg(10) = Value::make_pointer(PointerKind::Stack, 0, Scalar::constant(0));
         (void)analyze_function(0, entry);
+        analyze_global_functions();
     }
     result.errors = std::move(errors_);
     std::sort(result.errors.begin(), result.errors.end(),

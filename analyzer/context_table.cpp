@@ -83,7 +83,7 @@ constexpr auto sk_buff_fields() {
     if constexpr (tc) add(ContextField{"tstamp", 152, 8, true, false, false, L::Scalar});
     if constexpr (tc) add(u32("wire_len", 160));
     add(u32("gso_segs", 164));
-    if constexpr ((Flags & SkbSocketPointer) != 0) add(pointer("sk", 168, 8, L::SocketOrNull));
+    if constexpr ((Flags & SkbSocketPointer) != 0) add(pointer("sk", 168, 8, L::SockCommonOrNull));
     add(u32("gso_size", 176));
     struct Result {
         std::array<ContextField, 40> fields;
@@ -111,6 +111,13 @@ constexpr std::array<ContextField, 6> xdp_md{{
 constexpr std::array<ContextField, 14> bpf_sock{{
     u32_rw("bound_dev_if", 0), u32("family", 4), u32("type", 8), u32("protocol", 12),
     u32_rw("mark", 16), u32_rw("priority", 20), u32("src_ip4", 24), array("src_ip6", 28, 16, false),
+    u32("src_port", 44), u32("dst_port", 48), u32("dst_ip4", 52), array("dst_ip6", 56, 16, false),
+    u32("state", 72), u32("rx_queue_mapping", 76),
+}};
+
+// struct bpf_sock seen through a struct sock_common: type .. priority are refused.
+constexpr std::array<ContextField, 10> bpf_sock_common{{
+    u32("bound_dev_if", 0), u32("family", 4), u32("src_ip4", 24), array("src_ip6", 28, 16, false),
     u32("src_port", 44), u32("dst_port", 48), u32("dst_ip4", 52), array("dst_ip6", 56, 16, false),
     u32("state", 72), u32("rx_queue_mapping", 76),
 }};
@@ -200,8 +207,10 @@ std::optional<ContextDescriptor> context_descriptor(ProgramType type, std::strin
         // struct bpf_perf_event_data: pt_regs, then sample_period and addr.
         return ContextDescriptor{"bpf_perf_event_data", 184, {}, true, false, std::nullopt};
     case ProgramType::Tracepoint:
-        // The record's layout depends on the tracepoint; the kernel bounds it by PERF_MAX_TRACE_SIZE.
-        return ContextDescriptor{"tracepoint record", 2048, {}, true, false, std::nullopt};
+        // The record's layout depends on the tracepoint; the kernel allows reads
+        // in [8, PERF_MAX_TRACE_SIZE = 8192): the first 8 bytes (common_type,
+        // flags, preempt count, pid) are not the program's (tp_prog_is_valid_access).
+        return ContextDescriptor{"tracepoint record", 8192, {}, true, false, std::nullopt, 8};
     case ProgramType::RawTracepoint:
     case ProgramType::RawTracepointWritable:
         return ContextDescriptor{"raw tracepoint arguments (u64[12])", 96, {}, true, true, std::nullopt};
@@ -219,8 +228,16 @@ std::optional<ContextDescriptor> context_descriptor(ProgramType type, std::strin
     }
 }
 
+ContextDescriptor socket_descriptor(bool full_socket) {
+    if (full_socket) return ContextDescriptor{"bpf_sock", 80, span_of(bpf_sock), false, false, std::nullopt};
+    return ContextDescriptor{"bpf_sock (a sock_common)", 80, span_of(bpf_sock_common), false, false, std::nullopt};
+}
+
 std::variant<ContextAccessAllowed, std::string> check_context_access(const ContextDescriptor& context,
                                                                      int64_t offset, int size, bool is_write) {
+    if (offset >= 0 && offset < int64_t(context.first_readable))
+        return fmt::format("offset {} size {} touches the first {} bytes of the {}, which are not the program's",
+                           offset, size, context.first_readable, context.struct_name);
     if (offset < 0 || offset + size > int64_t(context.size))
         return fmt::format("offset {} size {} is outside the {}-byte {}", offset, size, context.size,
                            context.struct_name);

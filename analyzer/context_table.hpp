@@ -22,6 +22,7 @@ enum class ContextLoad : uint8_t {
     PacketEnd,          // ... data_end
     PacketMeta,         // ... data_meta
     SocketOrNull,       // a struct bpf_sock pointer that may be null
+    SockCommonOrNull,   // __sk_buff.sk: a struct sock_common (or null), not yet a full socket
 };
 
 struct ContextField {
@@ -54,11 +55,19 @@ struct ContextDescriptor {
     // Uniform contexts whose accesses must be whole 8-byte slots (u64 argument arrays).
     bool uniform_u64 = false;
     std::optional<ReturnRange> return_range;
+    // Bytes before this offset are not the program's (a tracepoint record's
+    // first 8 bytes, which the kernel keeps for itself).
+    uint32_t first_readable = 0;
 };
 
 // nullopt for program types we do not model (the check then rejects clearly).
 [[nodiscard]] std::optional<ContextDescriptor> context_descriptor(ir::ProgramType type,
                                                                   std::string_view attach_target = {});
+
+// What a socket pointer may read: struct bpf_sock for a full socket, without
+// type, protocol, mark and priority for a sock_common (the kernel's
+// bpf_sock_common_is_valid_access).
+[[nodiscard]] ContextDescriptor socket_descriptor(bool full_socket);
 
 struct ContextAccessAllowed {
     ContextLoad load = ContextLoad::Scalar;

@@ -82,8 +82,26 @@ public:
     // to the caller; the caller's pc to resume at, or nullopt after reporting.
     std::optional<uint32_t> return_from_call(uint32_t pc, AbstractState& state);
     // Whether the local call at `pc` is checked against the callee's own
-    // verification (a summary) rather than entered by the exploration.
+    // verification (a summary) rather than entered by the exploration: calls
+    // of global functions (global_functions.cpp).
     [[nodiscard]] bool summarize_call(uint32_t pc) const;
+
+    // --- global_functions.cpp: the kernel verifies each global function once,
+    // on its own, from its BTF signature, and checks each call against it.
+    // The function a local call at `pc` enters, if it starts one.
+    [[nodiscard]] std::optional<uint32_t> callee_at(uint32_t pc) const;
+    // A call of a global function: arguments checked against its signature,
+    // r0 an unknown number, r1..r5 gone, packet pointers invalid if it may change packet data.
+    void call_global_function(uint32_t pc, uint32_t callee, AbstractState& state);
+    // Verifies every global function from its typed arguments (after the entry function).
+    void analyze_global_functions();
+    // Rules the kernel checks before exploring: subprograms may use tail calls
+    // and LD_ABS/LD_IND only with BTF (func_info); false after reporting.
+    bool check_subprogram_rules();
+    // Per function: whether calling it may change packet data (a helper that
+    // does, a tail call, or such a call further down): the caller's packet
+    // pointers are invalid when it returns.
+    std::vector<bool> changes_packet_data_;
     // A lookup in an array map whose key (r2) is a known number below max_entries finds a value.
     [[nodiscard]] bool known_present_key(const AbstractState& state, const ir::MapDefinition& map) const;
 

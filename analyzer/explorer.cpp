@@ -317,9 +317,28 @@ void Explorer::run_path(Path& path) {
             mark_read(path, everything);
         }
         path.segment.steps.push_back(step);
+        if (insn.cls() == ir::InstructionClass::Ld && !insn.is_lddw()) leave_after_failed_packet_load(path);
         path.previous_pc = pc;
         path.pc = pc + (insn.is_lddw() ? 2 : 1);
     }
+}
+
+// A legacy packet load outside the packet leaves the current function with
+// r0 = 0 (the kernel's check_ld_abs): in a subprogram the caller goes on
+// from the call with r0 = 0, a path of its own.
+void Explorer::leave_after_failed_packet_load(Path& path) {
+    AbstractState failed = path.state;
+    failed.reg(0) = Value::constant(0);
+    if (failed.frame_count() > base_frames_) {
+        std::optional<uint32_t> back = engine_.return_from_call(path.pc, failed);
+        if (!back) return;
+        push_branch(path, *back, std::move(failed));
+        stack_.back().previous_pc = *back - 1;
+    } else if (base_frames_ > 1) {
+        returns_ = returns_.join(failed);
+    }
+    // In the exploration's own entry function it is an exit with r0 = 0,
+    // which every return-value range allows.
 }
 
 bool Explorer::return_or_exit(Path& path) {

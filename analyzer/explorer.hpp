@@ -73,6 +73,8 @@ private:
     // At a prune point: false when a covering state ends the path (or it loops forever).
     bool visit(Path& path);
     void push_branch(Path& path, uint32_t target, AbstractState state);
+    // After a legacy packet load: the path on which it failed and left the function.
+    void leave_after_failed_packet_load(Path& path);
     // The path ended: checkpoints with no path left below them are finished.
     void finish(Path& path);
     // Marks `needed` (values right before path.pc) precise, back along the path.

@@ -84,6 +84,7 @@ FactRegion region_of(PointerKind kind) {
     case PointerKind::Socket: return FactRegion::Socket;
     case PointerKind::BtfObject: break;  // not described to the JIT (fact_of leaves it unknown)
     case PointerKind::Function: break;
+    case PointerKind::Memory: break;  // only inside global functions, which are not described either
     }
     return FactRegion::Context;
 }
@@ -110,7 +111,7 @@ RegisterFact fact_of(const AbstractState& state, const Value& value) {
         fact.kind = FactKind::Number;
         fill_ranges(fact, value.number);
     } else if (value.is_pointer() && !value.number.is_bottom() && value.pointer != PointerKind::BtfObject &&
-               value.pointer != PointerKind::Function) {
+               value.pointer != PointerKind::Function && value.pointer != PointerKind::Memory) {
         fact.kind = FactKind::Pointer;
         fact.region = region_of(value.pointer);
         fact.non_null = !value.maybe_null;

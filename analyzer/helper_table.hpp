@@ -38,7 +38,9 @@ enum class ReturnKind : uint8_t {
     Void,              // r0 is left uninitialized
     MapValueOrNull,    // pointer into the map argument's value, or null
     RingbufMemoryOrNull,
-    SocketOrNull,
+    SocketOrNull,      // a full socket whose reference the program must release
+    SockCommonOrNull,  // a struct sock_common whose reference the program must release
+    FullSocketOrNull,  // bpf_sk_fullsock: the argument as a full socket, or null; no reference of its own
 };
 
 // Sets of program types as bit masks over ir::ProgramType values.

@@ -73,6 +73,16 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
     } else {
         src = Value::constant(uint64_t(int64_t(insn.imm)));
     }
+    const bool shift = insn.alu_op() == AluOp::Lsh || insn.alu_op() == AluOp::Rsh || insn.alu_op() == AluOp::Arsh;
+    const int bits = width == OperandWidth::Full ? 64 : 32;
+    if (shift && insn.source() == ir::Source::Imm && (insn.imm < 0 || insn.imm >= bits)) {
+        // The kernel's check_alu_op: "invalid shift N" (a register amount is masked instead).
+        report(state, ErrorCode::InvalidInstruction, pc,
+               fmt::format("a {}-bit shift by the constant {} is refused by the kernel: the amount must be in [0, {})",
+                           bits, insn.imm, bits),
+               {});
+        return;
+    }
 
     if (insn.alu_op() == AluOp::Mov) {
         if (insn.offset != 0 && insn.source() == ir::Source::Reg) {  // movsx

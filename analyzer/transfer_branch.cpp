@@ -103,6 +103,21 @@ bool sync_linked(AbstractState& state, const Value& compared, const Scalar& know
 
 }  // namespace
 
+// A check proved `bytes` from the packet start: every base at a known offset
+// from the start gains them, as the kernel's packet pointers of id 0 all take
+// the range find_good_pkt_pointers proves (a pointer loaded later starts
+// without, see the context's PacketStart load).
+static void prove_from_packet_start(AbstractState& state, int64_t bytes) {
+    std::vector<uint32_t> ids;
+    for (const PacketBase& base : state.packet_bases()) ids.push_back(base.id);
+    for (uint32_t id : ids) {
+        PacketBase& base = state.packet_base_or_start(id);
+        const auto offset = base.offset.constant_value();
+        if (!offset || int64_t(*offset) < 0 || int64_t(*offset) >= bytes) continue;
+        base.range = std::max(base.range, bytes - int64_t(*offset));
+    }
+}
+
 BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
     const ir::Instruction& insn = program_.instructions[pc];
     const bool uses_register = insn.source() == ir::Source::Reg;
@@ -151,12 +166,35 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         return out;
     }
 
+    // A 32-bit comparison involving a pointer teaches the kernel nothing: no
+    // null check (mark_ptr_or_null_regs needs a 64-bit JEQ/JNE), no packet
+    // range (try_match_pkt_pointers skips JMP32). Only a pointer known not to
+    // be null, against 0, decides the branch (is_branch_taken).
+    if (width == domains::OperandWidth::Half && (left.is_pointer() || right.is_pointer())) {
+        if (options_.unprivileged) {
+            report(state, ErrorCode::PointerComparison, pc,
+                   "a 32-bit comparison of a pointer is not allowed for unprivileged programs",
+                   uses_register ? std::vector<int>{insn.dst, insn.src} : std::vector<int>{insn.dst});
+            return {state, state};
+        }
+        BranchStates out{state, state};
+        const Value& pointer = left.is_pointer() ? left : right;
+        const Value& other = left.is_pointer() ? right : left;
+        if (other.is_constant(0) && !pointer.maybe_null && pointer.pointer != PointerKind::BtfObject &&
+            (op == JmpOp::Jeq || op == JmpOp::Jne))
+            (op == JmpOp::Jeq ? out.taken : out.fallthrough) = AbstractState::bottom();
+        return out;
+    }
+
     // Null checks: a pointer against the constant 0.
     const bool left_pointer = left.is_pointer();
     const Value& pointer = left_pointer ? left : right;
     const Value& other = left_pointer ? right : left;
     const int pointer_reg = left_pointer ? insn.dst : (uses_register ? insn.src : -1);
-    if (pointer.is_pointer() && other.is_constant(0) && (op == JmpOp::Jeq || op == JmpOp::Jne) && pointer_reg >= 0) {
+    // Only against the immediate 0 (BPF_K): the kernel's mark_ptr_or_null_regs
+    // learns nothing from a register that happens to hold 0.
+    if (!uses_register && pointer.is_pointer() && other.is_constant(0) && (op == JmpOp::Jeq || op == JmpOp::Jne) &&
+        pointer_reg >= 0) {
         BranchStates out{state, state};
         AbstractState& equal = op == JmpOp::Jeq ? out.taken : out.fallthrough;
         AbstractState& not_equal = op == JmpOp::Jeq ? out.fallthrough : out.taken;
@@ -203,7 +241,11 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
                 int64_t bytes = int64_t(std::min<uint64_t>(low + (strict ? 1 : 0), uint64_t(1) << 30));
                 if (packet.number.smin() >= 0 && !(strict && low == 0)) {
                     PacketBase& base = proven.packet_base_or_start(packet.region);
-                    if (base.id == packet.region) base.range = std::max(base.range, bytes);
+                    if (base.id == packet.region) {
+                        base.range = std::max(base.range, bytes);
+                        if (auto from_start = base.offset.constant_value())
+                            prove_from_packet_start(proven, bytes + int64_t(*from_start));
+                    }
                 }
                 AbstractState& past = *side ? out.fallthrough : out.taken;
                 past.reg(packet_reg).end_relation = end_relation_learned(normalized);

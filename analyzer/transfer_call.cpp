@@ -305,7 +305,12 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     Value result = Value::unknown_scalar();
     switch (helper->returns) {
     case ReturnKind::Integer: break;
-    case ReturnKind::Void: result = Value::uninitialized(); break;
+    case ReturnKind::Void:
+        // A tail call that falls through in a subprogram leaves r0 a number
+        // (the kernel's log: "R0=scalar()"); in the entry function r0 is unset ("R0 !read_ok").
+        result = helper->id == tail_call_helper && state.frame_count() > 1 ? Value::unknown_scalar()
+                                                                           : Value::uninitialized();
+        break;
     case ReturnKind::MapValueOrNull: {
         uint32_t id = fresh_id(state, pc, IdTag::Lookup);
         // What a lookup returns depends on the kind of map: values, inner maps or sockets.
@@ -363,12 +368,18 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         result = Value::make_pointer(PointerKind::RingbufMemory, size, Scalar::constant(0), true, *id);
         break;
     }
-    case ReturnKind::SocketOrNull: {
+    case ReturnKind::SocketOrNull:
+    case ReturnKind::SockCommonOrNull: {
         auto id = acquire(IdTag::Socket);
         if (!id) return;
-        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, *id);
+        const uint32_t region = helper->returns == ReturnKind::SockCommonOrNull ? SocketCommon : 0;
+        result = Value::make_pointer(PointerKind::Socket, region, Scalar::constant(0), true, *id);
         break;
     }
+    case ReturnKind::FullSocketOrNull:
+        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
+                                     fresh_id(state, pc, IdTag::Socket));
+        break;
     }
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;
@@ -505,14 +516,20 @@ std::optional<uint32_t> Engine::return_from_call(uint32_t pc, AbstractState& sta
     });
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;
+    // A callee that may change packet data (a tail call that fell through
+    // counts) leaves the caller no packet pointer, as the kernel clears them
+    // when such a subprogram returns.
+    if (callee < changes_packet_data_.size() && changes_packet_data_[callee]) state.invalidate_packet_pointers();
     return callsite + 1;
 }
-
-bool Engine::summarize_call(uint32_t pc) const { return false; }
 
 // A call analysed on its own: the callee explored from the caller's state,
 // its returns joined (inside loops being widened, where states are joined anyway).
 void Engine::execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    if (summarize_call(pc)) {
+        call_global_function(pc, *callee_at(pc), state);
+        return;
+    }
     std::optional<uint32_t> callee = enter_call(pc, insn, state);
     if (!callee) return;
     AbstractState exit = analyze_function(*callee, state);

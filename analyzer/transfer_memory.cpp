@@ -185,7 +185,8 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         return Value::uninitialized();
     }
     case PointerKind::MapValue:
-    case PointerKind::RingbufMemory: {
+    case PointerKind::RingbufMemory:
+    case PointerKind::Memory: {
         const bool is_map = pointer.pointer == PointerKind::MapValue;
         const ir::MapDefinition* map = is_map && pointer.region < object_.maps.size() ? &object_.maps[pointer.region] : nullptr;
         int64_t region_size = is_map ? (map ? map->value_size : 0) : pointer.region;
@@ -203,7 +204,9 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         }
         if (lo < 0 || hi > region_size) {
             std::string where = is_map ? fmt::format("the {}-byte value of map '{}'", region_size, map ? map->name : "?")
-                                       : fmt::format("the {}-byte ring buffer record", region_size);
+                                : pointer.pointer == PointerKind::Memory
+                                    ? fmt::format("the {} bytes the argument's BTF type gives", region_size)
+                                    : fmt::format("the {}-byte ring buffer record", region_size);
             std::string offsets = off.constant_value() ? fmt::format("offset {}", lo)
                                                        : fmt::format("offsets {}..{}", lo, clamp(off.smax()) + offset);
             report(state, is_map ? ErrorCode::MapValueOutOfBounds : ErrorCode::MemoryAccess, pc,
@@ -284,7 +287,7 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
     case PointerKind::Socket: {
         const bool is_context = pointer.pointer == PointerKind::Context;
         std::optional<ContextDescriptor> layout =
-            is_context ? context_ : context_descriptor(ir::ProgramType::CgroupSock);
+            is_context ? context_ : std::optional(socket_descriptor(pointer.region != SocketCommon));
         const ErrorCode code = is_context ? ErrorCode::ContextAccess : ErrorCode::MemoryAccess;
         if (!layout) {
             report(state, code, pc, "the context of this program type is not modelled", {reg});
@@ -318,11 +321,24 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
             return Value::uninitialized();
         }
         switch (std::get<ContextAccessAllowed>(allowed).load) {
-        case ContextLoad::PacketStart: return Value::make_pointer(PointerKind::Packet, 0, Scalar::constant(0));
+        case ContextLoad::PacketStart: {
+            // A fresh load has no proven range, whatever checks proved for the
+            // pointers loaded before it (the kernel's new register has r=0);
+            // checks from now on prove bytes for both.
+            const PacketBase* start = state.packet_base(0);
+            if (start == nullptr || start->range == 0)
+                return Value::make_pointer(PointerKind::Packet, 0, Scalar::constant(0));
+            const uint32_t id = fresh_id(state, pc, IdTag::PacketBase);
+            state.add_packet_base(PacketBase{id, Scalar::constant(0), 0});
+            return Value::make_pointer(PointerKind::Packet, id, Scalar::constant(0));
+        }
         case ContextLoad::PacketEnd: return Value::make_pointer(PointerKind::PacketEnd, 0, Scalar::constant(0));
         case ContextLoad::PacketMeta: return Value::make_pointer(PointerKind::PacketMeta, 0, Scalar::constant(0));
         case ContextLoad::SocketOrNull:
             return Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
+                                       fresh_id(state, pc, IdTag::Socket));
+        case ContextLoad::SockCommonOrNull:
+            return Value::make_pointer(PointerKind::Socket, SocketCommon, Scalar::constant(0), true,
                                        fresh_id(state, pc, IdTag::Socket));
         case ContextLoad::Scalar: return Value::scalar(bounded_by_size(size));
         }
@@ -486,6 +502,16 @@ void Engine::execute_load(uint32_t pc, const ir::Instruction& insn, AbstractStat
     auto loaded = access_memory(pc, state, insn.src, insn.offset, insn.access_width(), Access::Read, nullptr);
     if (!loaded) return;
     Value value = *loaded;
+    if (insn.mem_mode() == ir::MemMode::MemSx && value.is_pointer()) {
+        // The kernel refuses to sign-extend a field it rewrites into a pointer
+        // load (data, data_end, data_meta): "invalid bpf_context access".
+        report(state, ErrorCode::ContextAccess, pc,
+               fmt::format("a sign-extending load cannot read a field that holds a pointer ({}); read it with an "
+                           "unsigned load of its size",
+                           describe_value(value, &object_)),
+               {insn.src});
+        return;
+    }
     if (insn.mem_mode() == ir::MemMode::MemSx && value.is_scalar()) {
         domains::UnaryOp op = insn.access_width() == 1 ? domains::UnaryOp::SignExtend8
                               : insn.access_width() == 2 ? domains::UnaryOp::SignExtend16
@@ -590,6 +616,15 @@ void Engine::execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn
         report(state, ErrorCode::InvalidInstruction, pc,
                fmt::format("legacy packet loads (LD_ABS/LD_IND) are not allowed in {} programs",
                            ir::program_type_name(type_)),
+               {});
+        return;
+    }
+    if (!state.references().empty()) {
+        // A failing load leaves the function at once: the reference would leak.
+        report(state, ErrorCode::UnreleasedReference, pc,
+               fmt::format("a legacy packet load may end the function while the reference taken at instruction {} "
+                           "is held (the kernel's \"BPF_LD_[ABS|IND] would lead to reference leak\")",
+                           state.references().front().pc),
                {});
         return;
     }

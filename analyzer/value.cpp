@@ -51,7 +51,7 @@ std::optional<Scalar> linked_range(const Scalar& range, const Value& from, const
 
 bool can_be_null(PointerKind kind) {
     return kind == PointerKind::MapValue || kind == PointerKind::MapPointer || kind == PointerKind::RingbufMemory ||
-           kind == PointerKind::Socket || kind == PointerKind::BtfObject;
+           kind == PointerKind::Memory || kind == PointerKind::Socket || kind == PointerKind::BtfObject;
 }
 
 namespace {
@@ -215,6 +215,7 @@ std::string_view pointer_kind_name(PointerKind kind) {
     case PointerKind::Socket: return "socket";
     case PointerKind::BtfObject: return "kernel object";
     case PointerKind::Function: return "function";
+    case PointerKind::Memory: return "memory";
     }
     return "?";
 }
@@ -260,6 +261,11 @@ std::string describe_value(const Value& value, const ir::Object* object) {
                                  : fmt::format("pointer into the packet (variable base #{})", value.region);
         break;
     case PointerKind::RingbufMemory: what = fmt::format("pointer to a {}-byte ring buffer record", value.region); break;
+    case PointerKind::Memory: what = fmt::format("pointer to {} bytes of memory", value.region); break;
+    case PointerKind::Socket:
+        what = value.region == SocketCommon ? std::string("pointer to a struct sock_common (not a full socket)")
+                                            : std::string("pointer to a socket");
+        break;
     case PointerKind::BtfObject:
         what = fmt::format("pointer to a kernel object (BTF type {}{})", value.region,
                            value.memory_tag == 1   ? ", __user memory"

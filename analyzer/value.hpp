@@ -37,7 +37,7 @@ enum class PointerKind : uint8_t {
     PacketEnd,
     PacketMeta,
     RingbufMemory,  // region = size of the reserved record
-    Socket,         // struct bpf_sock
+    Socket,         // struct bpf_sock; region = SocketCommon: only its struct sock_common part
     // A kernel object typed by BTF (fentry/fexit/tp_btf/lsm arguments and the
     // pointers loaded through them): region = the struct's or union's type id
     // in the kernel BTF, offset a number. Loads only; the kernel handles faults
@@ -47,7 +47,15 @@ enum class PointerKind : uint8_t {
     // A function of the program (LDDW of a function: a callback for bpf_loop):
     // region = its index in Program::functions. Passed to helpers only.
     Function,
+    // Memory of `region` bytes that a global function's pointer argument
+    // points to (the kernel's PTR_TO_MEM): typed from BTF, it may be null.
+    Memory,
 };
+
+// The region of a Socket pointer that is only a struct sock_common
+// (__sk_buff->sk, bpf_skc_lookup_tcp): the fields of a full socket (type,
+// protocol, mark, priority) need bpf_sk_fullsock() first.
+inline constexpr uint32_t SocketCommon = 1;
 
 enum class EndRelation : uint8_t { Unknown, AtOrPast, Past };
 

@@ -237,7 +237,8 @@ z3::expr Explorer::read(PathState& state, const SymbolicValue& pointer, int64_t 
             case ContextLoad::PacketStart:
             case ContextLoad::PacketMeta: loaded = this->pointer(PacketObject, context_.bv_val(0, 64)); return loaded.term;
             case ContextLoad::PacketEnd: loaded = this->pointer(PacketObject, length_); return loaded.term;
-            case ContextLoad::SocketOrNull: {
+            case ContextLoad::SocketOrNull:
+            case ContextLoad::SockCommonOrNull: {
                 z3::expr bytes = fresh_array("socket");
                 state.objects.push_back({ObjectKind::Other, bytes, bytes, 0});
                 loaded = this->pointer(uint32_t(state.objects.size() - 1), context_.bv_val(0, 64));
@@ -425,7 +426,9 @@ void Explorer::execute_helper(PathState& state, const ir::Instruction& insn) {
             break;
         }
         case ReturnKind::RingbufMemoryOrNull:
-        case ReturnKind::SocketOrNull: {
+        case ReturnKind::SocketOrNull:
+        case ReturnKind::SockCommonOrNull:
+        case ReturnKind::FullSocketOrNull: {
             z3::expr bytes = fresh_array("helper_memory");
             state.objects.push_back({ObjectKind::Other, bytes, bytes, 0});
             record.null = fresh_bool(fmt::format("null_at{}", state.pc));

@@ -135,6 +135,49 @@ std::expected<BtfMapFields, std::string> BtfTypes::parse_map_struct(uint32_t str
     return map;
 }
 
+std::optional<BtfTypes::FunctionSignature> BtfTypes::function_signature(std::string_view name) const {
+    constexpr uint32_t global_linkage = 1;  // BTF_FUNC_GLOBAL
+    for (uint32_t id = 1; id < parser_.typesCount(); ++id) {
+        const auto* type = parser_.findType(id);
+        if (!type || type->getKind() != llvm::BTF::BTF_KIND_FUNC || parser_.findString(type->NameOff).str() != name) continue;
+        FunctionSignature signature;
+        signature.global = type->getVlen() == global_linkage;
+        const auto* proto = parser_.findType(type->Type);
+        if (!proto || proto->getKind() != llvm::BTF::BTF_KIND_FUNC_PROTO) return signature;
+        signature.returns_value = proto->Type != 0;
+        const auto* params = trailing<llvm::BTF::BTFParam>(proto);
+        for (uint32_t i = 0; i < proto->getVlen(); ++i) {
+            FunctionParameter parameter;
+            const auto* param = parser_.findType(skip_modifiers(params[i].Type));
+            const unsigned kind = param ? unsigned(param->getKind()) : unsigned(llvm::BTF::BTF_KIND_UNKN);
+            if (kind == llvm::BTF::BTF_KIND_INT || kind == llvm::BTF::BTF_KIND_ENUM ||
+                kind == llvm::BTF::BTF_KIND_ENUM64) {
+                parameter.kind = FunctionParameter::Kind::Scalar;
+            } else if (kind == llvm::BTF::BTF_KIND_PTR) {
+                parameter.kind = FunctionParameter::Kind::Pointer;
+                // The name before typedefs (kprobe's bpf_user_pt_regs_t), const and volatile skipped.
+                uint32_t pointee = param->Type;
+                for (int step = 0; step < MaxTypeChain; ++step) {
+                    const auto* t = parser_.findType(pointee);
+                    if (!t || (t->getKind() != llvm::BTF::BTF_KIND_CONST && t->getKind() != llvm::BTF::BTF_KIND_VOLATILE &&
+                               t->getKind() != llvm::BTF::BTF_KIND_RESTRICT && t->getKind() != llvm::BTF::BTF_KIND_TYPE_TAG))
+                        break;
+                    pointee = t->Type;
+                }
+                if (const auto* t = parser_.findType(pointee)) parameter.pointee_name = parser_.findString(t->NameOff).str();
+                if (const auto* t = parser_.findType(skip_modifiers(pointee)))
+                    parameter.pointee_struct = parser_.findString(t->NameOff).str();
+                if (auto size = size_of(pointee); size && *size > 0 && *size <= UINT32_MAX) parameter.pointee_size = uint32_t(*size);
+            } else {
+                parameter.kind = FunctionParameter::Kind::Other;
+            }
+            signature.parameters.push_back(std::move(parameter));
+        }
+        return signature;
+    }
+    return std::nullopt;
+}
+
 std::expected<std::vector<BtfMapFields>, std::string> BtfTypes::map_definitions(const std::string& section) const {
     for (uint32_t id = 1; id < parser_.typesCount(); ++id) {
         const auto* type = parser_.findType(id);

@@ -2,10 +2,13 @@
 // (`struct { __uint(type, ...); __type(key, ...); ... } name SEC(".maps")`).
 #pragma once
 
+#include "ir/program.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llvm {
@@ -29,6 +32,13 @@ public:
 
     // Size in bytes of a type, following typedefs and qualifiers.
     [[nodiscard]] std::optional<uint64_t> size_of(uint32_t type_id) const;
+    // The FUNC named `name`: whether its linkage is global, and its parameters.
+    struct FunctionSignature {
+        bool global = false;
+        std::vector<FunctionParameter> parameters;
+        bool returns_value = true;
+    };
+    [[nodiscard]] std::optional<FunctionSignature> function_signature(std::string_view name) const;
     // Every variable of the DATASEC named `section` interpreted as a map definition.
     [[nodiscard]] std::expected<std::vector<BtfMapFields>, std::string> map_definitions(const std::string& section) const;
 

@@ -483,7 +483,7 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
             program.instructions.push_back(section.code[s]);
             origin.emplace_back(&section, s);
         }
-        program.functions.push_back({fn.name, start, uint32_t(program.instructions.size())});
+        program.functions.push_back({.name = fn.name, .start = start, .end = uint32_t(program.instructions.size())});
         return start;
     };
     if (auto r = place(entry_section, entry); !r) return std::unexpected(r.error());
@@ -541,6 +541,18 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
 void Loader::attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin) {
     program.location_of.assign(program.instructions.size(), -1);
     if (!btf_) return;
+    BtfTypes types(*btf_);
+    program.function_info = true;
+    for (Function& function : program.functions) {
+        auto signature = types.function_signature(function.name);
+        if (!signature) {
+            program.function_info = false;
+            continue;
+        }
+        function.global = signature->global;
+        function.parameters = std::move(signature->parameters);
+        function.returns_value = signature->returns_value;
+    }
     std::map<std::tuple<std::string, uint32_t, uint32_t>, int32_t> known;
     for (size_t pc = 0; pc < origin.size(); ++pc) {
         auto [section, slot] = origin[pc];

@@ -51,12 +51,31 @@ struct SourceLocation {
     std::string text;  // the source line as BTF recorded it
 };
 
+// A parameter of a function as its BTF FUNC_PROTO declares it: what the
+// kernel types a global function's argument registers from.
+struct FunctionParameter {
+    enum class Kind : uint8_t {
+        Scalar,   // an integer or enum: an unknown number
+        Pointer,  // a pointer: the context if the pointee is the program type's context, else memory
+        Other,    // anything else (a struct by value, a float): the kernel refuses it
+    };
+    Kind kind = Kind::Scalar;
+    std::optional<uint32_t> pointee_size;  // Pointer: bytes of the pointee, none for void or incomplete types
+    std::string pointee_name;              // Pointer: the pointee's name before typedefs ("bpf_user_pt_regs_t")
+    std::string pointee_struct;            // Pointer: the struct's name after typedefs ("pt_regs")
+};
+
 // A function inside a linked program: the entry function first, then each
 // subprogram from .text (or the same section) that it calls, transitively.
 struct Function {
     std::string name;
     uint32_t start = 0;  // first slot
     uint32_t end = 0;    // one past the last slot
+    // From BTF (FUNC linkage global): the kernel verifies a global function
+    // once on its own, its arguments typed from `parameters`.
+    bool global = false;
+    std::vector<FunctionParameter> parameters{};
+    bool returns_value = true;  // false for a void function
 };
 
 // A CO-RE relocation recorded from .BTF.ext (ir/core_relocation.hpp applies it).
@@ -78,6 +97,9 @@ struct Program {
     std::vector<int32_t> location_of;
     std::vector<SourceLocation> locations;
     std::vector<CoreRelocation> core_relocations;
+    // Every function has a BTF FUNC, as the func_info libbpf passes to the
+    // kernel: without it the kernel refuses tail calls and LD_ABS in subprograms.
+    bool function_info = false;
     // Calls to functions the object does not define (libbpf would refuse them;
     // the kernel never sees them). Kept so `sections` can list the program and
     // `check` can reject it with the symbol's name.

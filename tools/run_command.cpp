@@ -171,7 +171,7 @@ std::expected<ir::Object, std::string> object_from_code(const RunCommandOptions&
         if (!type) return std::unexpected(fmt::format("unknown program type '{}'", options.type));
         program.type = *type;
     }
-    program.functions.push_back(ir::Function{program.name, 0, uint32_t(code.size())});
+    program.functions.push_back(ir::Function{.name = program.name, .start = 0, .end = uint32_t(code.size())});
     program.instructions = std::move(code);
     object.programs.push_back(std::move(program));
     return object;

@@ -13,7 +13,7 @@ Program program_of(std::vector<Instruction> code) {
     Program p;
     p.name = "test";
     p.instructions = std::move(code);
-    p.functions.push_back({"test", 0, uint32_t(p.instructions.size())});
+    p.functions.push_back({.name = "test", .start = 0, .end = uint32_t(p.instructions.size())});
     return p;
 }
 

@@ -30,7 +30,7 @@ ir::Object make_object(std::vector<ir::Instruction> code, ir::ProgramType type, 
     program.section = "test";
     program.name = "test";
     program.type = type;
-    program.functions.push_back(ir::Function{"test", 0, uint32_t(code.size())});
+    program.functions.push_back(ir::Function{.name = "test", .start = 0, .end = uint32_t(code.size())});
     program.instructions = std::move(code);
     object.programs.push_back(std::move(program));
     return object;

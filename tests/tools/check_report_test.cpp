@@ -333,7 +333,7 @@ ir::Program sample_program() {
     ir::Program program;
     program.section = "xdp";
     program.name = "filter";
-    program.functions.push_back({"filter", 0, 4});
+    program.functions.push_back({.name = "filter", .start = 0, .end = 4});
     program.instructions.resize(4);
     program.locations.push_back({"src/odd, name:1.c", 12, 5, "int x = *p;"});
     program.location_of = {-1, -1, 0, 0};
