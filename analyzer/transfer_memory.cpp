@@ -560,6 +560,24 @@ void Engine::execute_store(uint32_t pc, const ir::Instruction& insn, AbstractSta
 
 void Engine::execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
     const int width = insn.access_width();
+    if (insn.imm == ir::atomic::LoadAcquire || insn.imm == ir::atomic::StoreRelease) {
+        // dst = load_acquire(src + off) and store_release(dst + off, src): a
+        // load and a store with ordering, on the memory atomics may touch.
+        const bool load = insn.imm == ir::atomic::LoadAcquire;
+        const int base_reg = load ? insn.src : insn.dst;
+        if (!require_initialized(pc, state, base_reg)) return;
+        const Value& base = state.reg(base_reg);
+        if (base.is_pointer() && base.pointer != PointerKind::Stack && base.pointer != PointerKind::MapValue) {
+            report(state, ErrorCode::MemoryAccess, pc,
+                   fmt::format("load-acquire and store-release are only allowed on the stack and map values, not on {}",
+                               pointer_kind_name(base.pointer)),
+                   {base_reg});
+            return;
+        }
+        if (load) execute_load(pc, insn, state);
+        else execute_store(pc, insn, state);
+        return;
+    }
     if (!require_initialized(pc, state, insn.src) || !require_initialized(pc, state, insn.dst)) return;
     const bool compare_exchange = insn.imm == ir::atomic::CmpXchg;
     if (compare_exchange && !require_initialized(pc, state, 0)) return;

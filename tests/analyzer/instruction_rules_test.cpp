@@ -112,6 +112,28 @@ TEST(Alignment, AtomicsMustBeAlignedEvenInMapValues) {
     EXPECT_TRUE(plain.result.accepted) << plain.codes();
 }
 
+TEST(Atomics, LoadAcquireReadsAndStoreReleaseWrites) {
+    // cgroup/sock programs return 0 or 1: the loaded value decides the verdict.
+    const auto returning = [](const char* stored) {
+        std::string text = std::string("r1 = ") + stored + R"(
+            store_release((u64 *)(r10 - 8), r1)
+            r0 = load_acquire((u64 *)(r10 - 8))
+            exit
+        )";
+        return check(text, ir::ProgramType::CgroupSock);
+    };
+    auto one = returning("1");
+    EXPECT_TRUE(one.result.accepted) << one.codes();
+    auto two = returning("2");
+    EXPECT_TRUE(two.rejected_with("return-value")) << two.codes();
+    auto packet = check(R"(
+        r0 = load_acquire((u32 *)(r1 + 0))
+        r0 = 0
+        exit
+    )", Xdp);
+    EXPECT_TRUE(packet.rejected_with("memory-access")) << packet.codes();
+}
+
 TEST(PointerArithmetic, NothingIsSubtractedFromTheStackPointer) {
     auto bad = check("r0 = 0\n r1 = r10\n r1 -= 8\n *(u64 *)(r1 + 0) = r0\n exit\n", Socket);
     EXPECT_TRUE(bad.rejected_with("pointer-arithmetic")) << bad.codes();
