@@ -113,6 +113,15 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
             if (constant) {
                 for (const auto& spill : frame.spills) {
                     if (spill.offset == lo && spill.width == size) return spill.value;
+                    // The kernel's narrowing fill (bpf_stack_narrow_access_ok): the low
+                    // bytes of a number spilled at a slot start, on a little-endian
+                    // machine, are that number truncated; the copy link is broken.
+                    if (spill.offset == lo && size < spill.width && lo % 8 == 0 && spill.value.is_scalar()) {
+                        const auto op = size == 1   ? domains::UnaryOp::ZeroExtend8
+                                        : size == 2 ? domains::UnaryOp::ZeroExtend16
+                                                    : domains::UnaryOp::ZeroExtend32;
+                        return Value::scalar(domains::apply(op, spill.value.number, domains::OperandWidth::Full));
+                    }
                 }
                 for (const auto& spill : frame.spills) {
                     if (overlaps(spill, lo, hi) && !spill.value.is_scalar()) {
