@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 namespace bpfvet::tools {
 namespace {
@@ -273,9 +274,19 @@ void warn_if_made_differently(const std::vector<CorpusRecord>& a, const std::vec
     const CorpusRecord& first_b = b.front();
     if (first_a.version != first_b.version)
         fmt::print(stderr, "bpfvet compare: warning: A was made by bpfvet {}, B by {}\n", first_a.version, first_b.version);
-    if (first_a.options != first_b.options)
-        fmt::print(stderr, "bpfvet compare: warning: A and B were made with different options: A {}, B {}\n",
-                   json_text(first_a.options, -1), json_text(first_b.options, -1));
+    if (first_a.options == first_b.options) return;
+    std::set<std::string> names;
+    for (const auto& [name, value] : first_a.options.items()) names.insert(name);
+    for (const auto& [name, value] : first_b.options.items()) names.insert(name);
+    for (const auto& name : names) {
+        auto shown = [&](const nlohmann::json& options) {
+            auto found = options.find(name);
+            return found == options.end() ? std::string("(not recorded)") : json_text(*found, -1);
+        };
+        if (shown(first_a.options) != shown(first_b.options))
+            fmt::print(stderr, "bpfvet compare: warning: A and B were made with different options: {} {} in A, {} in B\n",
+                       name, shown(first_a.options), shown(first_b.options));
+    }
 }
 
 int run_compare(const CompareOptions& options) {
