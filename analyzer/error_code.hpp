@@ -34,6 +34,8 @@ enum class ErrorCode {
     TailCall,
     InvalidInstruction,
     UnreleasedReference,
+    MisalignedAccess,
+    DivisionByZero,
 };
 
 struct ErrorCodeInfo {

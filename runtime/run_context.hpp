@@ -54,6 +54,9 @@ enum class Control : uint8_t {
 
 inline constexpr int MaxTailCalls = 33;     // MAX_TAIL_CALL_CNT
 inline constexpr int MaxCallFrames = 8;     // MAX_CALL_FRAMES
+// may_goto iterations allowed per function invocation (the kernel's BPF_MAX_LOOPS):
+// past them may_goto jumps. Interpreter and JIT count them the same way.
+inline constexpr uint64_t MayGotoBudget = uint64_t(8) << 20;
 
 // Calls back into the engine for helpers taking a callback (bpf_loop,
 // for_each_map_elem): `function` is the LDDW value of the callback.
@@ -88,6 +91,10 @@ struct RunContext {
     uint64_t stop_value = 0;
     CallbackInvoker invoke_callback = nullptr;
     void* engine_state = nullptr;             // the engine's own (e.g. the interpreter's stack)
+    // Native code the verifier did not prove to terminate counts (jit/lowering.hpp):
+    // loop iterations left of the run's budget, and local calls nested now.
+    uint64_t back_edges_left = 0;
+    uint64_t call_depth = 0;
     // The host's own state for helpers it substitutes (e.g. the replay of a
     // counterexample forcing helper results, tools/counterexample_replay.cpp).
     void* host_state = nullptr;
