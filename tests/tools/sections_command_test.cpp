@@ -54,6 +54,7 @@ TEST(SectionsCommand, ExitsTwoOnBadInput) {
         if (name == "invalid-lddw.o") {
             // A readable object whose program is defective: listed, and rejected by check.
             EXPECT_EQ(run_cli("sections " + quote(entry.path())).exit_code, 0);
+            // Its section (.text) names no type: check needs one (exit 2 without it).
             EXPECT_EQ(run_cli("check --type socket_filter " + quote(entry.path())).exit_code, 1);
             continue;
         }
