@@ -304,6 +304,57 @@ TEST(HelperArguments, SkFullsockMayReturnNull) {
     EXPECT_FALSE(unchecked.result.accepted) << unchecked.codes();
 }
 
+// bpf_get_local_storage returns the program's own cgroup storage value: never null.
+TEST(HelperArguments, LocalStorageIsANonNullMapValue) {
+    constexpr std::string_view program = R"(
+        r1 = map[storage] ll
+        r2 = 0
+        call bpf_get_local_storage
+        r0 = *(u64 *)(r0 + {})
+        r0 = 1
+        exit
+    )";
+    auto storage = std::vector{map_of("storage", 8, ir::MapType::CgroupStorage)};
+    auto ok = check(fmt::format(fmt::runtime(program), 0), ir::ProgramType::CgroupSkb, storage);
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+    auto past = check(fmt::format(fmt::runtime(program), 8), ir::ProgramType::CgroupSkb, storage);
+    EXPECT_TRUE(past.rejected_with("map-value-out-of-bounds")) << past.codes();
+    auto array = check(fmt::format(fmt::runtime(program), 0), ir::ProgramType::CgroupSkb,
+                       {map_of("storage", 8, ir::MapType::Array)});
+    EXPECT_TRUE(array.rejected_with("helper-argument")) << array.codes();
+}
+
+// bpf_sk_storage_get(map, sk, value or null, flags): the value is the map's
+// value size of initialized bytes, or 0.
+TEST(HelperArguments, SocketStorageTakesAValueOrNull) {
+    constexpr std::string_view program = R"(
+        r6 = *(u64 *)(r1 + 168)
+        if r6 == 0 goto out
+        r1 = 0
+        *(u64 *)(r10 - 8) = r1
+        r1 = map[storage] ll
+        r2 = r6
+        {}
+        r4 = 1
+        call bpf_sk_storage_get
+        if r0 == 0 goto out
+        r0 = *(u64 *)(r0 + 0)
+    out:
+        r0 = 1
+        exit
+    )";
+    auto storage = std::vector{map_of("storage", 8, ir::MapType::SkStorage)};
+    auto null = check(fmt::format(fmt::runtime(program), "r3 = 0"), ir::ProgramType::CgroupSkb, storage);
+    EXPECT_TRUE(null.result.accepted) << null.codes();
+    auto value = check(fmt::format(fmt::runtime(program), "r3 = r10\n r3 += -8"), ir::ProgramType::CgroupSkb, storage);
+    EXPECT_TRUE(value.result.accepted) << value.codes();
+    auto short_value =
+        check(fmt::format(fmt::runtime(program), "r3 = r10\n r3 += -4"), ir::ProgramType::CgroupSkb, storage);
+    EXPECT_FALSE(short_value.result.accepted) << short_value.codes();
+    auto number = check(fmt::format(fmt::runtime(program), "r3 = 8"), ir::ProgramType::CgroupSkb, storage);
+    EXPECT_TRUE(number.rejected_with("helper-argument")) << number.codes();
+}
+
 TEST(HelperArguments, GplOnlyHelpersNeedAGplLicense) {
     const char* program = "call bpf_get_current_task\nr0 = 0\nexit";
     EXPECT_TRUE(check(program, Socket, {}, {}, "GPL").result.accepted);
