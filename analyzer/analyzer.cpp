@@ -4,6 +4,7 @@
 #include "analyzer/refine.hpp"
 #include "ir/disassembler.hpp"
 #include "ir/helper_names.hpp"
+#include "ir/validator.hpp"
 
 #include <fmt/format.h>
 
@@ -88,7 +89,7 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
                const AnalysisOptions& options, ir::ProgramType type)
     : object_(object), program_(program), cfg_(cfg), options_(options), type_(type),
       context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)),
-      live_before_(live_before_instructions(program, cfg, live_in_)), prune_points_(prune_points_of(program)),
+      live_before_(live_before_instructions(program, cfg, live_in_)), prune_points_(prune_points_of(program)), access_kinds_(program.instructions.size(), 0),
       thresholds_(comparison_thresholds(program)) {
     for (const auto& function : cfg.functions)
         for (const auto& element : function.wto) collect_loop_heads(function, element, loop_heads_);
@@ -268,6 +269,18 @@ void Engine::check_exit(uint32_t pc, AbstractState& state) {
     }
 }
 
+bool Engine::reject_if_defective(uint32_t pc, AbstractState& state) {
+    const ir::Defect* defect = program_.defect_when_reached(pc);
+    if (!defect) return false;
+    const ir::Instruction& insn = program_.instructions[pc];
+    const bool divides_by_zero = insn.is_alu() && insn.source() == ir::Source::Imm && insn.imm == 0 &&
+                                 (insn.alu_op() == ir::AluOp::Div || insn.alu_op() == ir::AluOp::Mod);
+    report(state, divides_by_zero ? ErrorCode::DivisionByZero : ErrorCode::InvalidInstruction, pc, defect->message,
+           {});
+    state = AbstractState::bottom();
+    return true;
+}
+
 AnalysisResult Engine::run() {
     started_ = std::chrono::steady_clock::now();
     AnalysisResult result;
@@ -308,23 +321,44 @@ AnalysisResult Engine::run() {
 
 }  // namespace detail
 
+namespace {
+AnalysisResult analyze_validated(const ir::Object& object, const ir::Program& program, const AnalysisOptions& options);
+}  // namespace
+
 AnalysisResult analyze_program(const ir::Object& object, const ir::Program& program, const AnalysisOptions& options) {
+    if (program.defects.empty()) {
+        // Programs that did not come from the ELF loader (assembled, raw
+        // bytecode) are validated here: the engine only runs on decoded code.
+        if (auto defects = ir::validate(program); !defects.empty()) {
+            ir::Program validated = program;
+            validated.defects = std::move(defects);
+            return analyze_validated(object, validated, options);
+        }
+    }
+    return analyze_validated(object, program, options);
+}
+
+namespace {
+AnalysisResult analyze_validated(const ir::Object& object, const ir::Program& program, const AnalysisOptions& options) {
     ir::ProgramType type = options.type.value_or(program.type);
     // A section name that implies no type (".text", "test") is loaded as a
     // socket filter, as the kernel-verdict reference loads did.
     if (type == ir::ProgramType::Unspecified) type = ir::ProgramType::SocketFilter;
-    auto cfg = ir::build_cfg(program);
-    if (!cfg) {
+    // The kernel refuses malformed code before analysing anything.
+    auto refused = [&](size_t pc, std::string message) {
         AnalysisResult result;
         result.type = type;
         Diagnostic d;
         d.code = ErrorCode::InvalidInstruction;
-        d.pc = uint32_t(cfg.error().pc.value_or(0));
-        d.message = cfg.error().message;
+        d.pc = uint32_t(pc);
+        d.message = std::move(message);
         d.instruction = "";
         result.errors.push_back(std::move(d));
         return result;
-    }
+    };
+    if (const ir::Defect* defect = program.whole_program_defect()) return refused(defect->pc, defect->message);
+    auto cfg = ir::build_cfg(program);
+    if (!cfg) return refused(cfg.error().pc.value_or(0), cfg.error().message);
     // Facts are read from the per-pc states, which the engine records for invariants.
     AnalysisOptions effective = options;
     effective.record_invariants = options.record_invariants || options.record_facts;
@@ -348,5 +382,6 @@ AnalysisResult analyze_program(const ir::Object& object, const ir::Program& prog
         return refine_alarms(object, program, options, std::move(result));
     return result;
 }
+}  // namespace
 
 }  // namespace bpfvet::analyzer

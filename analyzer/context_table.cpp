@@ -161,6 +161,16 @@ constexpr std::span<const ContextField> span_of(const std::array<ContextField, N
 
 constexpr ReturnRange zero_or_one{0, 1};
 
+// The kernel's check_return_code for sock_addr hooks: hooks that only observe an
+// address (recvmsg, getpeername, getsockname) must return 1; bind may also
+// return 2 and 3 (bypass the port checks); the others allow or deny.
+ReturnRange sock_addr_return_range(std::string_view hook) {
+    if (hook.starts_with("recvmsg") || hook.starts_with("getpeername") || hook.starts_with("getsockname"))
+        return ReturnRange{1, 1};
+    if (hook == "bind4" || hook == "bind6") return ReturnRange{0, 3};
+    return zero_or_one;
+}
+
 }  // namespace
 
 std::optional<ContextDescriptor> context_descriptor(ProgramType type, std::string_view attach_target) {
@@ -189,11 +199,12 @@ std::optional<ContextDescriptor> context_descriptor(ProgramType type, std::strin
         return ContextDescriptor{"bpf_sock", 80, span_of(bpf_sock), false, false, zero_or_one};
     case ProgramType::SockOps:
         return ContextDescriptor{"bpf_sock_ops", 224, span_of(sock_ops.fields, sock_ops.count), false, false,
-                                 std::nullopt};
+                                 zero_or_one};
     case ProgramType::SkMsg:
         return ContextDescriptor{"sk_msg_md", 80, span_of(sk_msg_md), false, false, std::nullopt};
     case ProgramType::CgroupSockAddr:
-        return ContextDescriptor{"bpf_sock_addr", 72, span_of(bpf_sock_addr), false, false, zero_or_one};
+        return ContextDescriptor{"bpf_sock_addr", 72, span_of(bpf_sock_addr), false, false,
+                                 sock_addr_return_range(attach_target)};
     case ProgramType::Kprobe:
         return ContextDescriptor{"pt_regs", 168, {}, true, false, std::nullopt};
     case ProgramType::PerfEvent:

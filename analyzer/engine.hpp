@@ -149,6 +149,13 @@ public:
     // returns the loaded value; for writes, stores `stored` (may be null for
     // "unknown bytes"). nullopt after reporting an error. `what` names the
     // access in messages ("read", "helper argument r2").
+    // The kernel's check_ptr_alignment: stack accesses are always strict (its
+    // spill tracking assumes aligned slots); atomics are strict everywhere.
+    bool check_alignment(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size, bool atomic);
+    // The kernel's save_aux_ptr_type: an instruction that reads or writes the
+    // context (or a socket, a kernel object) on one path may not access another
+    // kind of memory on another.
+    bool check_same_pointer_kind(uint32_t pc, AbstractState& state, int reg);
     std::optional<Value> access_memory(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
                                        Access access, const Value* stored, bool variable_size = false);
     bool check_stack_depth(uint32_t pc, AbstractState& state);
@@ -161,6 +168,9 @@ public:
 
     // Reports an error with the registers `regs` described; the state becomes bottom.
     void report(AbstractState& state, ErrorCode code, uint32_t pc, std::string message, std::vector<int> regs);
+    // A path reached an instruction the kernel refuses when reached (ir::Defect):
+    // reports it and ends the path (state becomes bottom).
+    bool reject_if_defective(uint32_t pc, AbstractState& state);
     bool require_initialized(uint32_t pc, AbstractState& state, int reg);
     uint32_t fresh_id(AbstractState& state, uint32_t pc, IdTag tag);
     bool can_write_packet() const;
@@ -196,6 +206,10 @@ public:
     // Where the exploration compares states, as the kernel does: conditional
     // jumps, jump targets, calls and their return points, function starts.
     std::vector<bool> prune_points_;
+    // Per memory instruction, the kind of pointer it first accessed through
+    // (0: none yet, else PointerKind + 1): the kernel rewrites context and
+    // socket accesses per instruction, so one instruction serves one kind.
+    std::vector<uint8_t> access_kinds_;
     // Loop heads (by pc) of each function's weak topological order, for widening.
     std::map<uint32_t, LoopHead> loop_heads_;
     ExplorationStats exploration_;

@@ -6,7 +6,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-constexpr std::array<ErrorCodeInfo, 25> error_codes{{
+constexpr std::array<ErrorCodeInfo, 27> error_codes{{
     {ErrorCode::UninitializedRegister, "uninitialized-register",
      "a register is read before anything was written to it",
      "assign the register on every path that reaches this instruction"},
@@ -82,6 +82,12 @@ constexpr std::array<ErrorCodeInfo, 25> error_codes{{
     {ErrorCode::UnreleasedReference, "unreleased-reference",
      "a reference taken by the program (a socket lookup, a ring buffer reservation) is still held at exit",
      "release sockets with bpf_sk_release and submit or discard ring buffer records on every path"},
+    {ErrorCode::MisalignedAccess, "misaligned-access",
+     "a stack access, or an atomic operation, is not aligned to its size",
+     "access stack variables and atomic counters at offsets that are multiples of the access size"},
+    {ErrorCode::DivisionByZero, "division-by-zero",
+     "a division or modulo by the constant 0",
+     "divide by a non-zero constant, or by a register (the kernel defines x / 0 as 0 only for registers)"},
 }};
 
 }  // namespace

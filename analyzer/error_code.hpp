@@ -35,6 +35,8 @@ enum class ErrorCode {
     TailCall,
     InvalidInstruction,
     UnreleasedReference,
+    MisalignedAccess,
+    DivisionByZero,
 };
 
 struct ErrorCodeInfo {

@@ -240,6 +240,10 @@ void Explorer::run_path(Path& path) {
             auto [it, inserted] = engine_.invariants_.try_emplace(pc, path.state);
             if (!inserted) it->second = it->second.join(path.state);
         }
+        if (engine_.reject_if_defective(pc, path.state)) {
+            finish(path);
+            return;
+        }
         const ir::Instruction& insn = program.instructions[pc];
         engine_.stack_accesses_.clear();
         Step step = step_of(path, insn);
@@ -255,6 +259,10 @@ void Explorer::run_path(Path& path) {
             path.segment.steps.push_back(step);
             path.previous_pc = pc;
             path.pc = uint32_t(int64_t(pc) + insn.jump_offset() + 1);
+            continue;
+        }
+        if (insn.is_may_goto()) {
+            take_may_goto(path, step);
             continue;
         }
         if (insn.is_conditional_jump()) {
@@ -353,7 +361,64 @@ void Explorer::push_branch(Path& path, uint32_t target, AbstractState state) {
     other.written = path.written;
     other.loops = path.loops;
     other.previous_pc = path.pc;
+    other.may_goto_depth = path.may_goto_depth;
     stack_.push_back(std::move(other));
+}
+
+void Explorer::take_may_goto(Path& path, Step step) {
+    const uint32_t pc = path.pc;
+    const ir::Instruction& insn = engine_.program_.instructions[pc];
+    path.segment.steps.push_back(step);
+    // The kernel's widen_imprecise_scalars: numbers that changed since the
+    // previous iteration and never decided anything become unknown, so the
+    // next iteration can be covered by this one.
+    AbstractState again = path.state;
+    for (Checkpoint* c = path.parent; c != nullptr; c = c->parent) {
+        if (c == path.parent || c->pc != pc || c->state.is_bottom()) continue;
+        if (c->state.frame_count() != again.frame_count()) break;
+        for (size_t f = 0; f < again.frame_count(); ++f) {
+            const Frame& old_frame = c->state.frame(f);
+            Frame& frame = again.frame(f);
+            for (int r = 0; r < 10; ++r) {
+                const Value& before = old_frame.registers[size_t(r)];
+                Value& now = frame.registers[size_t(r)];
+                if (before.is_scalar() && now.is_scalar() && !c->precise.has_register(f, r) &&
+                    !same_value(before, now))
+                    now = Value::unknown_scalar();
+            }
+            for (Spill& spill : frame.spills) {
+                if (spill.width != 8 || !spill.value.is_scalar()) continue;
+                if ((c->precise.frames[f].slots & Marks::slots_of(spill.offset, 8)) != 0) continue;
+                auto old_spill = std::ranges::find_if(old_frame.spills, [&](const Spill& o) {
+                    return o.offset == spill.offset && o.width == 8 && o.value.is_scalar();
+                });
+                if (old_spill != old_frame.spills.end() && !same_value(old_spill->value, spill.value))
+                    spill.value = Value::unknown_scalar();
+            }
+        }
+        break;
+    }
+    push_branch(path, pc + 1, std::move(again));
+    stack_.back().may_goto_depth = path.may_goto_depth + 1;
+    path.previous_pc = pc;
+    path.pc = uint32_t(int64_t(pc) + insn.jump_offset() + 1);
+}
+
+void Explorer::prune_by(Path& path, Checkpoint& c) {
+    ++c.hits;
+    // What the old state's paths read, this one's may read too.
+    mark_read(path, c.read);
+    ++engine_.exploration_.pruned;
+    // What the old state's exploration needed exactly, this path's values must provide exactly.
+    Marks needed;
+    for (size_t f = 0; f < path.state.frame_count() && f < needed.frames.size(); ++f) {
+        const Frame& frame = path.state.frame(f);
+        for (int r = 0; r < 11; ++r)
+            if (c.precise.has_register(f, r) && frame.registers[size_t(r)].is_scalar()) needed.add_register(f, r);
+        needed.frames[f].slots = c.precise.frames[f].slots;
+    }
+    if (!needed.empty()) mark_precise(path, needed);
+    finish(path);
 }
 
 void Explorer::finish(Path& path) {
@@ -382,9 +447,26 @@ bool Explorer::visit(Path& path) {
     const uint64_t fingerprint = fingerprint_of(current_trimmed, pc);
     // Checkpoints still being explored are ancestors of this path: it went
     // round a loop back to one. The same state again can repeat forever.
+    const bool may_goto = engine_.program_.instructions[pc].is_may_goto();
+    if (may_goto) {
+        // An iteration of a may_goto loop within the state of an earlier
+        // iteration, still being explored, adds nothing: the loop budget ends
+        // the repetition (the kernel's RANGE_WITHIN check against ancestors).
+        const Marks everything = Marks::all(path.state.frame_count());
+        for (Checkpoint* c = path.parent; c != nullptr; c = c->parent) {
+            if (c->pc != pc || c->may_goto_depth == path.may_goto_depth || c->state.is_bottom() ||
+                c->state.frame_count() != path.state.frame_count())
+                continue;
+            if (covers(c->state, everything, everything, path.state, rules)) {
+                prune_by(path, *c);
+                return false;
+            }
+        }
+    }
     if (auto loops = in_progress_.find(fingerprint); loops != in_progress_.end()) {
         for (Checkpoint* c : loops->second) {
-            if (c->pc != pc || !current_trimmed.equals(c->state)) continue;
+            // Another may_goto depth is another iteration of a bounded loop.
+            if (c->pc != pc || c->may_goto_depth != path.may_goto_depth || !current_trimmed.equals(c->state)) continue;
             engine_.report(path.state, ErrorCode::UnboundedLoop, pc,
                            fmt::format("the path comes back to instruction {} in exactly the state it had there "
                                        "before, so nothing bounds the number of times the loop runs",
@@ -396,21 +478,7 @@ bool Explorer::visit(Path& path) {
     }
     for (Checkpoint* c : list) {
         if (covers(c->state, c->precise, c->read, path.state, rules)) {
-            ++c->hits;
-            // What the old state's paths read, this one's may read too.
-            mark_read(path, c->read);
-            ++engine_.exploration_.pruned;
-            // What the old state's exploration needed exactly, this path's values must provide exactly.
-            Marks needed;
-            for (size_t f = 0; f < path.state.frame_count() && f < needed.frames.size(); ++f) {
-                const Frame& frame = path.state.frame(f);
-                for (int r = 0; r < 11; ++r)
-                    if (c->precise.has_register(f, r) && frame.registers[size_t(r)].is_scalar())
-                        needed.add_register(f, r);
-                needed.frames[f].slots = c->precise.frames[f].slots;
-            }
-            if (!needed.empty()) mark_precise(path, needed);
-            finish(path);
+            prune_by(path, *c);
             return false;
         }
         ++c->misses;
@@ -423,7 +491,7 @@ bool Explorer::visit(Path& path) {
         --listed_;
         return true;
     });
-    const bool force = false;
+    const bool force = may_goto;  // the kernel forces a checkpoint at every may_goto
     if (!force && !(jumps_ - jumps_at_checkpoint_ >= 2 && instructions_ - instructions_at_checkpoint_ >= 8))
         return true;
     jumps_at_checkpoint_ = jumps_;
@@ -431,6 +499,7 @@ bool Explorer::visit(Path& path) {
     Checkpoint& c = checkpoints_.emplace_back();
     c.state = std::move(current_trimmed);
     c.fingerprint = fingerprint;
+    c.may_goto_depth = path.may_goto_depth;
     c.pc = pc;
     c.parent = path.parent;
     c.segment = std::move(path.segment);

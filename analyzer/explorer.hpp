@@ -53,6 +53,7 @@ private:
         uint32_t hits = 0, misses = 0;
         bool listed = false;
         uint64_t fingerprint = 0;  // of `state`, to find an identical state of a loop quickly
+        uint32_t may_goto_depth = 0;
     };
     struct LoopVisit {
         uint32_t head_pc = 0;
@@ -67,12 +68,19 @@ private:
         Marks written;  // stack slots written whole since the parent
         std::vector<LoopVisit> loops;
         uint32_t previous_pc = UINT32_MAX;  // the instruction run before pc, in the same frame
+        // Iterations entered past a may_goto: the kernel's may_goto_depth. States
+        // of different depths at a may_goto may prune each other (visit).
+        uint32_t may_goto_depth = 0;
     };
 
     void run_path(Path& path);
     // At a prune point: false when a covering state ends the path (or it loops forever).
     bool visit(Path& path);
     void push_branch(Path& path, uint32_t target, AbstractState state);
+    // may_goto: the path leaves the loop; one more iteration is pushed, one level deeper.
+    void take_may_goto(Path& path, Step step);
+    // The path ends on a covering state `c` (a finished one, or at a may_goto an ancestor).
+    void prune_by(Path& path, Checkpoint& c);
     // The path ended: checkpoints with no path left below them are finished.
     void finish(Path& path);
     // Marks `needed` (values right before path.pc) precise, back along the path.

@@ -455,6 +455,7 @@ void Engine::run_block(FunctionRun& run, ir::BlockId block, AbstractState state)
             auto [it, inserted] = invariants_.try_emplace(pc, state);
             if (!inserted) it->second = it->second.join(state);
         }
+        if (reject_if_defective(pc, state)) return;
         const ir::Instruction& insn = program_.instructions[pc];
         if (pc == bounds.last) {
             if (insn.is_exit()) {

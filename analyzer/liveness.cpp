@@ -61,7 +61,7 @@ RegisterEffect register_effect(const ir::Instruction& insn) {
                 }
             }
             e.writes = caller_saved;
-        } else if (insn.is_conditional_jump()) {
+        } else if (insn.is_conditional_jump() && !insn.is_may_goto()) {
             e.reads = bit(insn.dst) | (insn.source() == ir::Source::Reg ? bit(insn.src) : 0);
         }
         return e;

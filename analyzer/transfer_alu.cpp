@@ -216,6 +216,14 @@ void Engine::pointer_arithmetic(uint32_t pc, const ir::Instruction& insn, Abstra
                fmt::format("only addition and subtraction are allowed on pointers (r{} is a pointer)", dst), regs());
         return;
     }
+    if (op == AluOp::Sub && target.is_pointer(PointerKind::Stack)) {
+        // The kernel refuses any subtraction from a stack pointer (JITs may not
+        // handle it), even of a constant: clang always writes `r += -8`.
+        report(state, ErrorCode::PointerArithmetic, pc,
+               fmt::format("subtracting from the stack pointer r{} is not allowed; add a negative offset instead", dst),
+               regs());
+        return;
+    }
     Value result = target;
     if (!add_to_pointer(pc, state, result, src.number, op == AluOp::Sub, dst)) return;
     state.reg(dst) = result;

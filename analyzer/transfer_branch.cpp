@@ -108,6 +108,7 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
     const bool uses_register = insn.source() == ir::Source::Reg;
     const domains::OperandWidth width =
         insn.cls() == ir::InstructionClass::Jmp32 ? domains::OperandWidth::Half : domains::OperandWidth::Full;
+    if (insn.is_may_goto()) return {in, in};  // the loop budget may or may not have run out
     AbstractState state = in;
     if (!require_initialized(pc, state, insn.dst)) return {state, state};
     if (uses_register && !require_initialized(pc, state, insn.src)) return {state, state};
@@ -163,9 +164,13 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         AbstractState& equal = op == JmpOp::Jeq ? out.taken : out.fallthrough;
         AbstractState& not_equal = op == JmpOp::Jeq ? out.fallthrough : out.taken;
         if (!pointer.maybe_null) {
-            // Kernel object pointers need no null check but may be null: both ways stay possible.
-            if (pointer.pointer == PointerKind::BtfObject) return out;
-            equal = AbstractState::bottom();  // a pointer the kernel knows is not null
+            // Only the kinds of the kernel's reg_not_null decide the test (sockets,
+            // map values, memory); for the others (the context, the stack, packet
+            // pointers, kernel objects) it explores both ways, and so do we.
+            const bool known_not_null = pointer.pointer == PointerKind::Socket ||
+                                        pointer.pointer == PointerKind::MapValue ||
+                                        pointer.pointer == PointerKind::RingbufMemory;
+            if (known_not_null) equal = AbstractState::bottom();
             return out;
         }
         equal.reg(pointer_reg) = Value::constant(0);

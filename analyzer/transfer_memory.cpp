@@ -472,7 +472,48 @@ std::optional<Value> Engine::access_btf_object(uint32_t pc, AbstractState& state
     return result;
 }
 
+bool Engine::check_alignment(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
+                             bool atomic) {
+    const Value& pointer = state.reg(reg);
+    if (!pointer.is_pointer() || pointer.kind == ValueKind::Mixed) return true;  // access_memory explains
+    const bool strict = atomic || pointer.pointer == PointerKind::Stack;
+    if (!strict || size <= 1) return true;
+    const auto place = pointer.number.tnum().add(domains::Tnum::constant(uint64_t(offset)));
+    const uint64_t low = uint64_t(size) - 1;
+    if ((place.value() & low) == 0 && (place.mask() & low) == 0) return true;
+    report(state, ErrorCode::MisalignedAccess, pc,
+           fmt::format("the {}{}-byte access at offset {} of the {} is not aligned to its size",
+                       atomic ? "atomic " : "", size,
+                       place.is_constant() ? fmt::format("{}", int64_t(place.value()))
+                                           : pointer.number.to_compact_string() + fmt::format("{:+}", offset),
+                       pointer_kind_name(pointer.pointer)),
+           {reg});
+    return false;
+}
+
+bool Engine::check_same_pointer_kind(uint32_t pc, AbstractState& state, int reg) {
+    const Value& pointer = state.reg(reg);
+    if (!pointer.is_pointer() || pointer.kind == ValueKind::Mixed || pc >= access_kinds_.size()) return true;
+    const auto rewritten = [](PointerKind kind) {
+        return kind == PointerKind::Context || kind == PointerKind::Socket || kind == PointerKind::BtfObject;
+    };
+    const uint8_t kind = uint8_t(pointer.pointer) + 1;
+    uint8_t& first = access_kinds_[pc];
+    if (first == 0) first = kind;
+    const auto before = PointerKind(first - 1);
+    if (first == kind || (!rewritten(before) && !rewritten(pointer.pointer))) return true;
+    report(state, ErrorCode::MemoryAccess, pc,
+           fmt::format("this instruction accesses {} through r{} here and {} on another path; the kernel rewrites "
+                       "such accesses per instruction, so one instruction may serve only one of them",
+                       pointer_kind_name(pointer.pointer), reg, pointer_kind_name(before)),
+           {reg});
+    return false;
+}
+
 void Engine::execute_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    if (!require_initialized(pc, state, insn.src)) return;
+    if (!check_same_pointer_kind(pc, state, insn.src)) return;
+    if (!check_alignment(pc, state, insn.src, insn.offset, insn.access_width(), false)) return;
     auto loaded = access_memory(pc, state, insn.src, insn.offset, insn.access_width(), Access::Read, nullptr);
     if (!loaded) return;
     Value value = *loaded;
@@ -501,6 +542,9 @@ void Engine::execute_store(uint32_t pc, const ir::Instruction& insn, AbstractSta
         }
         value = state.reg(insn.src);
     }
+    if (!require_initialized(pc, state, insn.dst)) return;
+    if (!check_same_pointer_kind(pc, state, insn.dst)) return;
+    if (!check_alignment(pc, state, insn.dst, insn.offset, insn.access_width(), false)) return;
     (void)access_memory(pc, state, insn.dst, insn.offset, insn.access_width(), Access::Write, &value);
 }
 
@@ -517,6 +561,8 @@ void Engine::execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractSt
                {insn.dst});
         return;
     }
+    if (!check_same_pointer_kind(pc, state, insn.dst)) return;
+    if (!check_alignment(pc, state, insn.dst, insn.offset, width, true)) return;
     if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Read, nullptr)) return;
     Value unknown = Value::unknown_scalar();
     if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Write, &unknown)) return;

@@ -638,7 +638,10 @@ std::vector<PathState> Explorer::step(PathState state) {
         return out;
     }
     if (insn.is_conditional_jump()) {
-        z3::expr taken = branch_condition(state, insn);
+        // may_goto jumps when the kernel's loop budget runs out: either way is possible.
+        z3::expr taken = insn.is_may_goto()
+                             ? context_.bool_const(fmt::format("may_goto_{}_{}", pc, fresh_++).c_str())
+                             : branch_condition(state, insn);
         std::vector<PathState> out;
         for (bool outcome : {true, false}) {
             uint32_t target = outcome ? uint32_t(int64_t(pc) + 1 + insn.jump_offset()) : pc + 1;

@@ -84,6 +84,16 @@ private:
     Expected<void> read_global_data(const ELFSectionRef& section);
     Expected<void> apply_map_relocations(CodeSection& section);
     Expected<Program> link_program(const CodeSection& section, const FunctionSymbol& entry);
+    // Where the call or function pointer at slot s of `section` leads; nullopt
+    // when it is neither, or resolves to nothing of ours (undefined, a map).
+    struct CallTarget {
+        const CodeSection* section = nullptr;
+        int64_t slot = 0;
+    };
+    std::optional<CallTarget> call_target(const CodeSection& section, uint32_t s) const;
+    // Every call target starts a function, as the kernel's check_subprogs
+    // sees it, whether or not a symbol names it: split functions there.
+    void split_functions_at_call_targets();
     void attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin);
     std::string section_name(uint64_t index) const {
         auto it = section_names_.find(index);
@@ -445,6 +455,47 @@ Expected<void> Loader::apply_map_relocations(CodeSection& section) {
 
 // Lays out the entry function, then every function it calls (transitively),
 // and rewrites call and function-pointer immediates for the new layout.
+std::optional<Loader::CallTarget> Loader::call_target(const CodeSection& section, uint32_t s) const {
+    const Instruction& original = section.code[s];
+    const bool is_call = original.is_local_call();
+    const bool is_function_pointer = original.is_lddw() && s + 1 < section.code.size();
+    if (!is_call && !is_function_pointer) return std::nullopt;
+    if (auto relocation = section.relocations.find(s); relocation != section.relocations.end()) {
+        const Relocation& r = relocation->second;
+        if (r.undefined) return std::nullopt;
+        auto code = code_sections_.find(r.symbol_section);
+        if (code == code_sections_.end()) return std::nullopt;  // a map reference, already applied
+        if (is_call)
+            return CallTarget{&code->second, int64_t(r.symbol_value / 8) +
+                                                 (r.symbol_type == llvm::ELF::STT_SECTION ? original.imm + 1 : 0)};
+        return CallTarget{&code->second, (int64_t(r.symbol_value) + original.imm) / 8};
+    }
+    if (!is_call && LddwKind(original.src) != LddwKind::Function) return std::nullopt;
+    return CallTarget{&section, int64_t(s) + 1 + original.imm};
+}
+
+void Loader::split_functions_at_call_targets() {
+    std::map<const CodeSection*, std::set<uint32_t>> targets;
+    for (const auto& [index, section] : code_sections_)
+        for (uint32_t s = 0; s < section.code.size(); ++s)
+            if (auto target = call_target(section, s);
+                target && target->slot > 0 && size_t(target->slot) < target->section->code.size())
+                targets[target->section].insert(uint32_t(target->slot));
+    for (auto& [index, section] : code_sections_) {
+        auto found = targets.find(&section);
+        if (found == targets.end()) continue;
+        for (uint32_t target : found->second) {
+            auto covering = std::ranges::find_if(section.functions, [&](const FunctionSymbol& f) {
+                return target > f.start && target < f.end;
+            });
+            if (covering == section.functions.end()) continue;  // a start already, or no symbol covers it
+            FunctionSymbol tail{fmt::format("{}+{}", section.name, target), target, covering->end, false};
+            covering->end = target;
+            section.functions.insert(covering + 1, std::move(tail));
+        }
+    }
+}
+
 Expected<Program> Loader::link_program(const CodeSection& entry_section, const FunctionSymbol& entry) {
     struct Placed {
         const CodeSection* section;
@@ -497,28 +548,15 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
             const bool is_call = original.is_local_call();
             const bool is_function_pointer = original.is_lddw() && s + 1 < section.code.size();
             if (!is_call && !is_function_pointer) continue;
-            auto relocation = section.relocations.find(s);
-            const CodeSection* target_section = &section;
-            int64_t target = 0;
-            if (relocation != section.relocations.end()) {
-                const Relocation& r = relocation->second;
-                if (r.undefined) {
-                    if (is_call) program.unresolved_calls.push_back({new_pc, r.symbol});
-                    continue;
-                }
-                auto code = code_sections_.find(r.symbol_section);
-                if (code == code_sections_.end()) continue;  // a map reference, already applied
-                target_section = &code->second;
-                if (is_call)
-                    target = int64_t(r.symbol_value / 8) + (r.symbol_type == llvm::ELF::STT_SECTION ? original.imm + 1 : 0);
-                else
-                    target = (int64_t(r.symbol_value) + original.imm) / 8;
-            } else if (is_call) {
-                target = int64_t(s) + 1 + original.imm;
-            } else {
-                if (LddwKind(original.src) != LddwKind::Function) continue;
-                target = int64_t(s) + 1 + original.imm;
+            if (auto relocation = section.relocations.find(s);
+                relocation != section.relocations.end() && relocation->second.undefined) {
+                if (is_call) program.unresolved_calls.push_back({new_pc, relocation->second.symbol});
+                continue;
             }
+            auto resolved = call_target(section, s);
+            if (!resolved) continue;
+            const CodeSection* target_section = resolved->section;
+            const int64_t target = resolved->slot;
             if (target < 0 || size_t(target) >= target_section->code.size())
                 return fail(section.name, fmt::format("call target {} is outside section {}", target, target_section->name), s);
             auto callee = find_function(*target_section, uint32_t(target));
@@ -594,6 +632,7 @@ Expected<Object> Loader::run() {
     if (auto r = read_relocations(); !r) return std::unexpected(r.error());
     for (auto& [index, section] : code_sections_)
         if (auto r = apply_map_relocations(section); !r) return std::unexpected(r.error());
+    split_functions_at_call_targets();
 
     // Programs: each global function of a program section; `.text` holds
     // subprograms, unless the object has no other program section (libbpf's
@@ -615,16 +654,25 @@ Expected<Object> Loader::run() {
         }
         for (const auto& entry : entries) {
             auto program = link_program(section, entry);
-            if (!program) return std::unexpected(program.error());
+            if (!program) {
+                // The program cannot be linked (a call into nowhere): its own
+                // rejection, as the kernel's; the other programs stay checkable.
+                Program broken;
+                broken.section = section.name;
+                broken.name = entry.name;
+                broken.defects.push_back({program.error().pc.value_or(0), program.error().message});
+                program = std::move(broken);
+            } else {
+                program->defects = validate(*program);
+                for (auto& defect : program->defects) {
+                    // Name the function the defect is in, when it is not the entry.
+                    const Function* fn = program->function_at(defect.pc);
+                    if (fn && fn->name != program->name) defect.message += fmt::format(" (in function '{}')", fn->name);
+                }
+            }
             auto guess = program_type_from_section(section.name);
             program->type = guess.type;
             program->attach_target = guess.attach_target;
-            for (const auto& error : validate(*program)) {
-                // Report the pc within the linked program together with the function it is in.
-                const Function* fn = program->function_at(error.pc);
-                std::string where = fn && fn->name != program->name ? fmt::format(" (in function '{}')", fn->name) : "";
-                return fail(section.name, fmt::format("program '{}': {}{}", program->name, error.message, where), error.pc);
-            }
             object_.programs.push_back(std::move(*program));
         }
     }

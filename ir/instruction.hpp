@@ -24,6 +24,7 @@ enum class JmpOp : uint8_t {
     Ja = 0x00, Jeq = 0x10, Jgt = 0x20, Jge = 0x30, Jset = 0x40, Jne = 0x50,
     Jsgt = 0x60, Jsge = 0x70, Call = 0x80, Exit = 0x90, Jlt = 0xa0, Jle = 0xb0,
     Jslt = 0xc0, Jsle = 0xd0,
+    Jcond = 0xe0,  // may_goto (v4)
 };
 
 // Bit 3 of ALU/JMP opcodes: operand is the immediate (K) or src register (X).
@@ -47,6 +48,8 @@ namespace atomic {
 inline constexpr int32_t Add = 0x00, Or = 0x40, And = 0x50, Xor = 0xa0;
 inline constexpr int32_t Fetch = 0x01;
 inline constexpr int32_t Xchg = 0xe0 | Fetch, CmpXchg = 0xf0 | Fetch;
+// v4 (Linux 6.15): dst = load_acquire(src + off), store_release(dst + off, src); any width.
+inline constexpr int32_t LoadAcquire = 0x100, StoreRelease = 0x110;
 }  // namespace atomic
 
 // The src field of LDDW: what the 64-bit immediate means.
@@ -101,6 +104,9 @@ struct Instruction {
     [[nodiscard]] constexpr bool is_kfunc_call() const { return opcode == 0x85 && src == 2; }
     // Unconditional jump: JA (16-bit offset) or, in Jmp32, gotol (32-bit imm).
     [[nodiscard]] constexpr bool is_goto() const { return opcode == 0x05 || opcode == 0x06; }
+    // may_goto (JMP|JCOND, v4, Linux 6.9): jumps when the loop budget is spent, else falls through.
+    [[nodiscard]] constexpr bool is_may_goto() const { return opcode == 0xe5; }
+    [[nodiscard]] constexpr bool is_load_acquire() const { return (opcode & 0xe7) == 0xc3 && imm == atomic::LoadAcquire; }
     [[nodiscard]] constexpr bool is_conditional_jump() const {
         return is_jmp() && !is_goto() && !is_call() && !is_exit();
     }

@@ -67,6 +67,19 @@ struct CoreRelocation {
     uint32_t kind = 0;   // enum bpf_core_relo_kind
 };
 
+// A defect of the bytecode found when the object is loaded. It is the
+// program's rejection, never the object's: the kernel refuses some before any
+// analysis (unknown opcodes, jumps out of range, malformed LDDW, code falling
+// off a function) and others only when a path reaches the instruction
+// (reserved fields, register numbers, writes to r10, division by a constant 0,
+// shifts beyond the width), so a defect on a dead path is harmless.
+struct Defect {
+    enum class Scope : uint8_t { WholeProgram, WhenReached };
+    size_t pc = 0;
+    std::string message;
+    Scope scope = Scope::WholeProgram;
+};
+
 struct Program {
     std::string section;
     std::string name;         // the function symbol
@@ -86,6 +99,21 @@ struct Program {
         std::string symbol;
     };
     std::vector<UnresolvedCall> unresolved_calls;
+    // What the validator found (ir/validator.hpp); empty for well-formed code.
+    std::vector<Defect> defects;
+
+    // The first defect that rejects the program before any analysis.
+    [[nodiscard]] const Defect* whole_program_defect() const {
+        for (const auto& d : defects)
+            if (d.scope == Defect::Scope::WholeProgram) return &d;
+        return nullptr;
+    }
+    // The defect of the instruction at pc that rejects any path reaching it.
+    [[nodiscard]] const Defect* defect_when_reached(size_t pc) const {
+        for (const auto& d : defects)
+            if (d.pc == pc && d.scope == Defect::Scope::WhenReached) return &d;
+        return nullptr;
+    }
 
     [[nodiscard]] const SourceLocation* location(size_t pc) const {
         if (pc >= location_of.size() || location_of[pc] < 0) return nullptr;

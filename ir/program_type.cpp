@@ -118,10 +118,10 @@ constexpr std::array<SectionRule, 58> section_rules{{
 }};
 
 // cgroup/<hook> names for sock_addr and sockopt programs.
-constexpr std::array<std::string_view, 14> sock_addr_hooks{
+constexpr std::array<std::string_view, 17> sock_addr_hooks{
     "bind4", "bind6", "connect4", "connect6", "connect_unix", "sendmsg4", "sendmsg6",
-    "sendmsg_unix", "recvmsg4", "recvmsg6", "recvmsg_unix", "getpeername4", "getsockname4",
-    "getpeername6"};
+    "sendmsg_unix", "recvmsg4", "recvmsg6", "recvmsg_unix", "getpeername4", "getpeername6",
+    "getpeername_unix", "getsockname4", "getsockname6", "getsockname_unix"};
 
 }  // namespace
 

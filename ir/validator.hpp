@@ -13,17 +13,19 @@ namespace bpfvet::ir {
 // Splits raw bytecode into 8-byte slots. Fails when the size is not a multiple of 8.
 [[nodiscard]] std::expected<std::vector<Instruction>, std::string> decode_bytes(std::span<const uint8_t> bytes);
 
-struct ValidationError {
-    size_t pc = 0;
+// What is wrong with one instruction, and when the kernel notices it.
+struct InstructionProblem {
     std::string message;
+    Defect::Scope scope = Defect::Scope::WholeProgram;
 };
 
 // The first problem found in one instruction (nullopt when it is well formed).
 // `next` is the following slot, needed for LDDW; nullptr at the end.
-[[nodiscard]] std::optional<std::string> check_instruction(const Instruction& insn, const Instruction* next);
+[[nodiscard]] std::optional<InstructionProblem> check_instruction(const Instruction& insn, const Instruction* next);
 
-// All problems of a program: per-instruction encoding, jump and call targets,
-// LDDW pairing, and falling off the end of a function.
-[[nodiscard]] std::vector<ValidationError> validate(const Program& program);
+// All defects of a program: per-instruction encoding, jump and call targets
+// (a jump stays in its function), LDDW pairing, and falling off the end of a
+// function. Jump targets are checked only when every instruction decodes.
+[[nodiscard]] std::vector<Defect> validate(const Program& program);
 
 }  // namespace bpfvet::ir

@@ -172,6 +172,7 @@ private:
         llvm::Value* context = nullptr;       // RunContext*
         llvm::AllocaInst* registers[10] = {};  // r0..r9
         llvm::AllocaInst* stack = nullptr;     // [512 x i8]
+        llvm::AllocaInst* may_goto_left = nullptr;  // iterations left (runtime::MayGotoBudget)
         llvm::Value* frame_pointer = nullptr;  // r10 as i64
         std::map<uint32_t, llvm::BasicBlock*> blocks;  // by first pc
         llvm::BasicBlock* fell_off = nullptr;
@@ -206,6 +207,8 @@ private:
         state.stack = builder_.CreateAlloca(llvm::ArrayType::get(i8_, ir::StackSize), nullptr, "stack");
         state.stack->setAlignment(llvm::Align(16));
         for (int reg = 0; reg < 10; ++reg) state.registers[reg] = builder_.CreateAlloca(i64_, nullptr, fmt::format("r{}.slot", reg));
+        state.may_goto_left = builder_.CreateAlloca(i64_, nullptr, "may_goto_left");
+        builder_.CreateStore(builder_.getInt64(runtime::MayGotoBudget), state.may_goto_left);
         state.context = state.function->getArg(5);
         for (int reg = 0; reg < 10; ++reg)
             builder_.CreateStore(reg >= 1 && reg <= 5 ? static_cast<llvm::Value*>(state.function->getArg(unsigned(reg - 1)))
@@ -525,6 +528,16 @@ private:
             // Only bpf_tail_call (and callx, which may be it) asks for a tail call.
             constexpr int32_t TailCallHelper = 12;  // BPF_FUNC_tail_call
             check_after_call(state, pc, arguments[0], insn.opcode == 0x8d || insn.imm == TailCallHelper);
+            return {};
+        }
+        if (insn.is_may_goto()) {  // jump once the budget is spent, else count one more iteration
+            llvm::Value* left = builder_.CreateLoad(i64_, state.may_goto_left, "may_goto_left");
+            llvm::Value* spent = builder_.CreateICmpEQ(left, builder_.getInt64(0));
+            builder_.CreateStore(builder_.CreateSelect(spent, left, builder_.CreateSub(left, builder_.getInt64(1))),
+                                 state.may_goto_left);
+            builder_.CreateCondBr(spent, block_at(state, uint32_t(int64_t(pc) + insn.offset + 1)),
+                                  block_at(state, pc + 1));
+            terminated = true;
             return {};
         }
         llvm::Value* taken = condition(state, insn);

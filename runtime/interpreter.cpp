@@ -18,6 +18,8 @@ struct Frame {
     size_t return_pc;
     uint64_t saved[4];  // r6..r9
     uint64_t frame_pointer;
+    // Counted per function invocation: the kernel keeps the counter in the frame.
+    uint64_t may_goto_left = MayGotoBudget;
 };
 
 // One run's engine state; RunContext::engine_state points here so that
@@ -414,6 +416,16 @@ std::expected<uint64_t, Fault> execute(State& state, const LoadedProgram* progra
                 pc = size_t(int64_t(pc) + insn.jump_offset() + 1);
                 break;
             }
+            if (insn.is_may_goto()) {
+                uint64_t& left = state.frames[state.depth].may_goto_left;
+                if (left == 0) {
+                    pc = size_t(int64_t(pc) + insn.jump_offset() + 1);
+                } else {
+                    --left;
+                    ++pc;
+                }
+                break;
+            }
             if (insn.is_exit()) {
                 if (state.depth == base_depth) {
                     if constexpr (Checked) {
@@ -444,6 +456,7 @@ std::expected<uint64_t, Fault> execute(State& state, const LoadedProgram* progra
                 Frame& frame = state.frames[++state.depth];
                 frame.program = program;
                 frame.return_pc = pc + 1;
+                frame.may_goto_left = MayGotoBudget;
                 std::memcpy(frame.saved, &reg[6], sizeof frame.saved);
                 reg[10] -= FrameSize;
                 frame.frame_pointer = reg[10];

@@ -54,6 +54,9 @@ enum class Control : uint8_t {
 
 inline constexpr int MaxTailCalls = 33;     // MAX_TAIL_CALL_CNT
 inline constexpr int MaxCallFrames = 8;     // MAX_CALL_FRAMES
+// may_goto iterations allowed per function invocation (the kernel's BPF_MAX_LOOPS):
+// past them may_goto jumps. Interpreter and JIT count them the same way.
+inline constexpr uint64_t MayGotoBudget = uint64_t(8) << 20;
 
 // Calls back into the engine for helpers taking a callback (bpf_loop,
 // for_each_map_elem): `function` is the LDDW value of the callback.

@@ -52,6 +52,12 @@ int compile(const CompileOptions& options) {
                                 known.empty() ? " no programs" : known));
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
+    if (const ir::Defect* defect = chosen->whole_program_defect()) {
+        // Even with --no-verify: neither engine can run code that does not decode.
+        fmt::print(stderr, "bpfvet: {}: instruction {}: {}; the kernel refuses this program, not compiled\n", where,
+                   defect->pc, defect->message);
+        return ExitRejected;
+    }
     if (auto kind = analyzer::btf_attach_kind(chosen->type, chosen->section))
         return fail(fmt::format("{}: {} programs read kernel objects through their BTF-typed arguments; native code "
                                 "for them would need the kernel's exception-handled loads, which bpfvet does not "

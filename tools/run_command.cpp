@@ -299,6 +299,12 @@ int run_program(RunCommandOptions options) {
         const_cast<ir::Program*>(chosen)->type = *type;
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
+    if (const ir::Defect* defect = chosen->whole_program_defect()) {
+        // Even with --no-verify: neither engine can run code that does not decode.
+        fmt::print(stderr, "bpfvet: {}: instruction {}: {}; the kernel refuses this program, not run\n", where,
+                   defect->pc, defect->message);
+        return ExitRejected;
+    }
     // fentry/fexit/tp_btf/lsm programs dereference kernel objects given as
     // arguments: there are none here, so only the checked interpreter may run
     // them, on raw argument bytes, and only when asked to skip verification.

@@ -49,7 +49,7 @@ TEST(Validator, AcceptsEveryOpcodeClass) {
         {"mov64 imm", insn(0xb7, 1, 0, 0, -1)}, {"mov32 reg", insn(0xbc, 1, 2)},
         {"movsx64 s8", insn(0xbf, 1, 2, 8)}, {"movsx64 s32", insn(0xbf, 1, 2, 32)}, {"movsx32 s16", insn(0xbc, 1, 2, 16)},
         {"le16", insn(0xd4, 1, 0, 0, 16)}, {"be32", insn(0xdc, 1, 0, 0, 32)}, {"bswap64", insn(0xd7, 1, 0, 0, 64)},
-        {"ja", insn(0x05, 0, 0, 0)}, {"gotol", insn(0x06, 0, 0, 0, 0)},
+        {"ja", insn(0x05, 0, 0, 0)}, {"gotol", insn(0x06, 0, 0, 0, 0)}, {"may_goto", insn(0xe5, 0, 0, 3)},
         {"jeq imm", insn(0x15, 1, 0, 0, 3)}, {"jne reg", insn(0x5d, 1, 2)}, {"jset32", insn(0x46, 1, 0, 0, 1)},
         {"jsle32 reg", insn(0xde, 1, 2)}, {"jlt", insn(0xa5, 1, 0, 0, 1)},
         {"call helper", insn(0x85, 0, 0, 0, 1)}, {"call kfunc", insn(0x85, 0, 2, 0, 1234)}, {"callx", insn(0x8d, 2)},
@@ -59,6 +59,9 @@ TEST(Validator, AcceptsEveryOpcodeClass) {
         {"stb", insn(0x72, 10, 0, -1, 5)}, {"stxdw", insn(0x7b, 10, 1, -8)},
         {"atomic add", insn(0xdb, 1, 2, 0, atomic::Add)}, {"atomic fetch or32", insn(0xc3, 1, 2, 0, atomic::Or | atomic::Fetch)},
         {"xchg", insn(0xdb, 1, 2, 0, atomic::Xchg)}, {"cmpxchg32", insn(0xc3, 1, 2, 0, atomic::CmpXchg)},
+        {"load_acquire8", insn(0xd3, 1, 2, 0, atomic::LoadAcquire)},
+        {"store_release16", insn(0xcb, 1, 2, 0, atomic::StoreRelease)},
+        {"addr_space_cast", insn(0xbf, 1, 2, 1, 1)},
     };
     for (const auto& [name, i] : valid) EXPECT_EQ(check_instruction(i, nullptr), std::nullopt) << name;
     Instruction second{};
@@ -71,7 +74,15 @@ TEST(Validator, ReportsEachEncodingError) {
     Instruction zero{};
     const std::vector<std::tuple<const char*, Instruction, std::string>> invalid{
         {"unknown alu op", insn(0xe7, 1), "unknown opcode"},
-        {"unknown jmp op", insn(0xe5, 1), "unknown opcode"},
+        {"unknown jmp op", insn(0xf5, 1), "unknown opcode"},
+        {"may_goto in jmp32", insn(0xe6, 0, 0, 1), "unknown opcode"},
+        {"may_goto with dst", insn(0xe5, 1, 0, 1), "reserved field 'dst'"},
+        {"division by constant 0", insn(0x37, 1, 0, 0, 0), "division by the constant 0"},
+        {"modulo32 by constant 0", insn(0x94, 1, 0, 0, 0), "division by the constant 0"},
+        {"shift beyond 64", insn(0x67, 1, 0, 0, 64), "shift by 64"},
+        {"shift32 beyond 32", insn(0x74, 1, 0, 0, 32), "shift by 32"},
+        {"negative shift", insn(0xc7, 1, 0, 0, -1), "shift by -1"},
+        {"load_acquire into r10", insn(0xdb, 10, 1, 0, atomic::LoadAcquire), "frame pointer r10"},
         {"jmp32 call", insn(0x86), "unknown opcode"},
         {"reserved src on imm", insn(0x07, 1, 3, 0, 1), "reserved field 'src'"},
         {"reserved imm on reg", insn(0x0f, 1, 2, 0, 1), "reserved field 'imm'"},
@@ -85,7 +96,7 @@ TEST(Validator, ReportsEachEncodingError) {
         {"bad sdiv offset", insn(0x3f, 1, 2, 2), "division offset"},
         {"exit with fields", insn(0x95, 1), "reserved field 'dst'"},
         {"bad atomic", insn(0xdb, 1, 2, 0, 0x10), "unknown atomic operation"},
-        {"atomic byte", insn(0xd3, 1, 2, 0, 0), "unknown opcode"},
+        {"atomic byte", insn(0xd3, 1, 2, 0, 0), "4- or 8-byte operand"},
         {"ldx abs", insn(0x21, 1, 2), "unknown opcode"},
         {"ldsx dw", insn(0x99, 1, 2), "unknown opcode"},
         {"lddw kind", insn(0x18, 1, 7, 0, 0), "invalid LDDW kind"},
@@ -94,11 +105,11 @@ TEST(Validator, ReportsEachEncodingError) {
     for (const auto& [name, i, expected] : invalid) {
         auto problem = check_instruction(i, &zero);
         ASSERT_TRUE(problem) << name;
-        EXPECT_NE(problem->find(expected), std::string::npos) << name << ": " << *problem;
+        EXPECT_NE(problem->message.find(expected), std::string::npos) << name << ": " << problem->message;
     }
     auto truncated = check_instruction(insn(0x18, 1, 0, 0, 1), nullptr);
     ASSERT_TRUE(truncated);
-    EXPECT_NE(truncated->find("truncated LDDW"), std::string::npos);
+    EXPECT_NE(truncated->message.find("truncated LDDW"), std::string::npos);
     Instruction bad_second = insn(0x07, 1);
     EXPECT_TRUE(check_instruction(insn(0x18, 1, 0, 0, 1), &bad_second));
 }
@@ -122,6 +133,48 @@ TEST(Validator, ChecksJumpTargetsAndFallThrough) {
     call.functions = {{"main", 0, 2}, {"sub", 2, 4}};
     EXPECT_EQ(first_error(call), "");
     EXPECT_NE(first_error(program_of({})).find("no instructions"), std::string::npos);
+}
+
+// The kernel refuses some defects before its analysis, on the whole program
+// (bpf_check's passes over every instruction), others only where a path
+// reaches them (do_check): a defect on a dead path does not reject.
+TEST(Validator, SaysWhenTheKernelNoticesEachDefect) {
+    Instruction zero{};
+    using Scope = Defect::Scope;
+    const std::vector<std::tuple<const char*, Instruction, Scope>> cases{
+        {"unknown opcode", insn(0xf5, 1), Scope::WholeProgram},
+        {"ldx reserved imm", insn(0x61, 1, 2, 0, 5), Scope::WholeProgram},
+        {"lddw kind", insn(0x18, 1, 7, 0, 0), Scope::WholeProgram},
+        {"write r10", insn(0xb7, 10, 0, 0, 1), Scope::WhenReached},
+        {"bad register", insn(0xb7, 11, 0, 0, 1), Scope::WhenReached},
+        {"alu reserved src", insn(0x07, 1, 3, 0, 1), Scope::WhenReached},
+        {"division by constant 0", insn(0x37, 1, 0, 0, 0), Scope::WhenReached},
+        {"shift beyond width", insn(0x67, 1, 0, 0, 64), Scope::WhenReached},
+        {"lddw into r10", insn(0x18, 10, 0, 0, 1), Scope::WhenReached},
+    };
+    for (const auto& [name, i, scope] : cases) {
+        auto problem = check_instruction(i, &zero);
+        ASSERT_TRUE(problem) << name;
+        EXPECT_EQ(problem->scope, scope) << name << ": " << problem->message;
+    }
+    // In a program: jump targets are checked only when every instruction decodes.
+    Program dead_write = program_of({insn(0x05, 0, 0, 1), insn(0xb7, 10, 0, 0, 1), insn(0x95)});
+    auto defects = validate(dead_write);
+    ASSERT_EQ(defects.size(), 1u);
+    EXPECT_EQ(defects[0].pc, 1u);
+    EXPECT_EQ(defects[0].scope, Scope::WhenReached);
+    EXPECT_EQ(dead_write.whole_program_defect(), nullptr);
+    dead_write.defects = defects;
+    EXPECT_NE(dead_write.defect_when_reached(1), nullptr);
+    EXPECT_EQ(dead_write.defect_when_reached(0), nullptr);
+}
+
+TEST(Validator, AJumpStaysInsideItsFunction) {
+    Instruction exit = insn(0x95), r0 = insn(0xb7, 0, 0, 0, 0);
+    // main: call sub; goto into sub (pc 4); exit | sub: r0 = 0; exit
+    Program p = program_of({insn(0x85, 0, 1, 0, 2), insn(0x05, 0, 0, 1), exit, r0, exit});
+    p.functions = {{"main", 0, 3}, {"sub", 3, 5}};
+    EXPECT_NE(first_error(p).find("outside the function 'main'"), std::string::npos) << first_error(p);
 }
 
 }  // namespace
