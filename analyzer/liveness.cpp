@@ -30,7 +30,10 @@ RegisterEffect register_effect(const ir::Instruction& insn) {
     case InstructionClass::St: e.reads = bit(insn.dst); return e;
     case InstructionClass::Stx:
         e.reads = bit(insn.dst) | bit(insn.src);
-        if (insn.mem_mode() == ir::MemMode::Atomic) {
+        if (insn.is_load_acquire()) {
+            e.reads = bit(insn.src);
+            e.writes = bit(insn.dst);
+        } else if (insn.mem_mode() == ir::MemMode::Atomic) {
             if (insn.imm == ir::atomic::CmpXchg) {
                 e.reads |= bit(0);
                 e.writes |= bit(0);

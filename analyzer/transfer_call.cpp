@@ -600,7 +600,8 @@ std::optional<uint32_t> Engine::enter_call(uint32_t pc, const ir::Instruction& i
 }
 
 std::optional<uint32_t> Engine::return_from_call(uint32_t pc, AbstractState& state) {
-    if (!require_initialized(pc, state, 0)) return std::nullopt;
+    // A static function may return without setting r0 (the kernel's
+    // prepare_func_exit copies it as it is): the caller may not read it.
     const uint32_t frame_index = uint32_t(state.frame_count() - 1);
     const uint32_t callsite = state.current_frame().callsite;
     const uint32_t callee = state.current_frame().function;

@@ -113,6 +113,15 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
             if (constant) {
                 for (const auto& spill : frame.spills) {
                     if (spill.offset == lo && spill.width == size) return spill.value;
+                    // The kernel's narrowing fill (bpf_stack_narrow_access_ok): the low
+                    // bytes of a number spilled at a slot start, on a little-endian
+                    // machine, are that number truncated; the copy link is broken.
+                    if (spill.offset == lo && size < spill.width && lo % 8 == 0 && spill.value.is_scalar()) {
+                        const auto op = size == 1   ? domains::UnaryOp::ZeroExtend8
+                                        : size == 2 ? domains::UnaryOp::ZeroExtend16
+                                                    : domains::UnaryOp::ZeroExtend32;
+                        return Value::scalar(domains::apply(op, spill.value.number, domains::OperandWidth::Full));
+                    }
                 }
                 for (const auto& spill : frame.spills) {
                     if (overlaps(spill, lo, hi) && !spill.value.is_scalar()) {
@@ -550,6 +559,24 @@ void Engine::execute_store(uint32_t pc, const ir::Instruction& insn, AbstractSta
 
 void Engine::execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
     const int width = insn.access_width();
+    if (insn.imm == ir::atomic::LoadAcquire || insn.imm == ir::atomic::StoreRelease) {
+        // dst = load_acquire(src + off) and store_release(dst + off, src): a
+        // load and a store with ordering, on the memory atomics may touch.
+        const bool load = insn.imm == ir::atomic::LoadAcquire;
+        const int base_reg = load ? insn.src : insn.dst;
+        if (!require_initialized(pc, state, base_reg)) return;
+        const Value& base = state.reg(base_reg);
+        if (base.is_pointer() && base.pointer != PointerKind::Stack && base.pointer != PointerKind::MapValue) {
+            report(state, ErrorCode::MemoryAccess, pc,
+                   fmt::format("load-acquire and store-release are only allowed on the stack and map values, not on {}",
+                               pointer_kind_name(base.pointer)),
+                   {base_reg});
+            return;
+        }
+        if (load) execute_load(pc, insn, state);
+        else execute_store(pc, insn, state);
+        return;
+    }
     if (!require_initialized(pc, state, insn.src) || !require_initialized(pc, state, insn.dst)) return;
     const bool compare_exchange = insn.imm == ir::atomic::CmpXchg;
     if (compare_exchange && !require_initialized(pc, state, 0)) return;

@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -697,9 +700,31 @@ Expected<Object> load_object_from_memory(std::span<const uint8_t> bytes, const s
     return Loader(*elf, name, limits).run();
 }
 
+namespace {
+
+// A directory opens as a stream whose size reads as 2^63-1, and a fifo or a
+// device may never end: only regular files are objects.
+std::optional<std::string> not_a_regular_file(const std::string& path) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (error) return fmt::format("cannot open the file: {}", error.message());
+    switch (status.type()) {
+        case std::filesystem::file_type::regular: return std::nullopt;
+        case std::filesystem::file_type::directory: return "is a directory, not an object file";
+        case std::filesystem::file_type::fifo: return "is a fifo, not an object file";
+        case std::filesystem::file_type::socket: return "is a socket, not an object file";
+        case std::filesystem::file_type::block:
+        case std::filesystem::file_type::character: return "is a device, not an object file";
+        default: return "is not a regular file";
+    }
+}
+
+}  // namespace
+
 Expected<Object> load_object(const std::string& path, const LoadLimits& limits) {
+    if (auto why = not_a_regular_file(path)) return std::unexpected(LoadError{path, "", {}, *why});
     std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return std::unexpected(LoadError{path, "", {}, "cannot open the file"});
+    if (!in) return std::unexpected(LoadError{path, "", {}, fmt::format("cannot open the file: {}", std::strerror(errno))});
     const auto size = uint64_t(in.tellg());
     if (size > limits.max_file_bytes)
         return std::unexpected(LoadError{path, "", {}, fmt::format("the file is {} bytes, over the limit of {}", size, limits.max_file_bytes)});

@@ -49,17 +49,21 @@ constexpr std::array<TypeName, 33> type_names{{
 
 // libbpf's section-name conventions (libbpf.c section_defs), longest match
 // first where one prefix extends another. `exact` entries match the whole name;
-// the others match the name itself or the name followed by '/'.
+// the others match the name itself or the name followed by '/'; `legacy`
+// entries match any name they begin, as libbpf before 1.0 (SEC_SLOPPY_PFX:
+// "socket1", "xdp_prog", "classifier_ingress") and iproute2 (`classifier`,
+// `action`) accepted them.
 struct SectionRule {
     std::string_view prefix;
     ProgramType type;
     bool exact = false;
+    bool legacy = false;
 };
 
 constexpr std::array<SectionRule, 58> section_rules{{
-    {"socket", ProgramType::SocketFilter},
-    {"sk_reuseport/migrate", ProgramType::SkReuseport},
-    {"sk_reuseport", ProgramType::SkReuseport},
+    {"socket", ProgramType::SocketFilter, false, true},
+    {"sk_reuseport/migrate", ProgramType::SkReuseport, false, true},
+    {"sk_reuseport", ProgramType::SkReuseport, false, true},
     {"kprobe.multi", ProgramType::Kprobe},
     {"kretprobe.multi", ProgramType::Kprobe},
     {"uprobe.multi", ProgramType::Kprobe},
@@ -74,8 +78,8 @@ constexpr std::array<SectionRule, 58> section_rules{{
     {"tcx", ProgramType::SchedCls},
     {"netkit", ProgramType::SchedCls},
     {"tc", ProgramType::SchedCls},
-    {"classifier", ProgramType::SchedCls},
-    {"action", ProgramType::SchedAct},
+    {"classifier", ProgramType::SchedCls, false, true},
+    {"action", ProgramType::SchedAct, false, true},
     {"tracepoint", ProgramType::Tracepoint},
     {"tp", ProgramType::Tracepoint},
     {"raw_tracepoint.w", ProgramType::RawTracepointWritable},
@@ -94,26 +98,26 @@ constexpr std::array<SectionRule, 58> section_rules{{
     {"lsm.s", ProgramType::Lsm},
     {"lsm_cgroup", ProgramType::Lsm},
     {"xdp.frags", ProgramType::Xdp},
-    {"xdp", ProgramType::Xdp},
-    {"perf_event", ProgramType::PerfEvent},
-    {"lwt_in", ProgramType::LwtIn},
-    {"lwt_out", ProgramType::LwtOut},
-    {"lwt_xmit", ProgramType::LwtXmit},
-    {"lwt_seg6local", ProgramType::LwtSeg6local},
-    {"sockops", ProgramType::SockOps},
-    {"sk_skb", ProgramType::SkSkb},
-    {"sk_msg", ProgramType::SkMsg},
-    {"lirc_mode2", ProgramType::LircMode2},
-    {"flow_dissector", ProgramType::FlowDissector},
-    {"cgroup_skb", ProgramType::CgroupSkb},
-    {"cgroup/skb", ProgramType::CgroupSkb},
-    {"cgroup/sock_create", ProgramType::CgroupSock},
-    {"cgroup/sock_release", ProgramType::CgroupSock},
-    {"cgroup/post_bind", ProgramType::CgroupSock},
-    {"cgroup/sock", ProgramType::CgroupSock},
-    {"cgroup/dev", ProgramType::CgroupDevice},
-    {"cgroup/sysctl", ProgramType::CgroupSysctl},
-    {"sk_lookup", ProgramType::SkLookup},
+    {"xdp", ProgramType::Xdp, false, true},
+    {"perf_event", ProgramType::PerfEvent, false, true},
+    {"lwt_in", ProgramType::LwtIn, false, true},
+    {"lwt_out", ProgramType::LwtOut, false, true},
+    {"lwt_xmit", ProgramType::LwtXmit, false, true},
+    {"lwt_seg6local", ProgramType::LwtSeg6local, false, true},
+    {"sockops", ProgramType::SockOps, false, true},
+    {"sk_skb", ProgramType::SkSkb, false, true},
+    {"sk_msg", ProgramType::SkMsg, false, true},
+    {"lirc_mode2", ProgramType::LircMode2, false, true},
+    {"flow_dissector", ProgramType::FlowDissector, false, true},
+    {"cgroup_skb", ProgramType::CgroupSkb, false, true},
+    {"cgroup/skb", ProgramType::CgroupSkb, false, true},
+    {"cgroup/sock_create", ProgramType::CgroupSock, false, true},
+    {"cgroup/sock_release", ProgramType::CgroupSock, false, true},
+    {"cgroup/post_bind", ProgramType::CgroupSock, false, true},
+    {"cgroup/sock", ProgramType::CgroupSock, false, true},
+    {"cgroup/dev", ProgramType::CgroupDevice, false, true},
+    {"cgroup/sysctl", ProgramType::CgroupSysctl, false, true},
+    {"sk_lookup", ProgramType::SkLookup, false, true},
     {"syscall", ProgramType::Syscall},
 }};
 
@@ -153,14 +157,14 @@ SectionTypeGuess program_type_from_section(std::string_view section) {
     }
     const SectionRule* best = nullptr;
     for (const auto& rule : section_rules) {
-        bool matches = section == rule.prefix ||
-                       (!rule.exact && section.size() > rule.prefix.size() &&
-                        section.starts_with(rule.prefix) && section[rule.prefix.size()] == '/');
+        const bool longer = !rule.exact && section.size() > rule.prefix.size() && section.starts_with(rule.prefix);
+        const bool matches = section == rule.prefix || (longer && (rule.legacy || section[rule.prefix.size()] == '/'));
         if (matches && (!best || rule.prefix.size() > best->prefix.size())) best = &rule;
     }
     if (!best) return {};
     std::string target;
-    if (section.size() > best->prefix.size()) target = std::string(section.substr(best->prefix.size() + 1));
+    if (section.size() > best->prefix.size() && section[best->prefix.size()] == '/')
+        target = std::string(section.substr(best->prefix.size() + 1));
     return {best->type, std::move(target)};
 }
 

@@ -162,6 +162,16 @@ extern "C" uint64_t bpfvet_jit_fell_off(RunContext* context, uint64_t pc) {
 
 extern "C" uint8_t bpfvet_jit_fault_pending(RunContext* context) { return context->fault.has_value(); }
 
+// Counting code (LoweringOptions::count_back_edges) ran out of its budget.
+extern "C" uint64_t bpfvet_jit_out_of_budget(RunContext* context, uint64_t pc, uint64_t kind) {
+    if (FaultKind(kind) == FaultKind::CallDepthExceeded)
+        set_fault(*context, FaultKind::CallDepthExceeded, pc,
+                  fmt::format("more than {} nested calls", runtime::MaxCallFrames));
+    else
+        set_fault(*context, FaultKind::BudgetExhausted, pc, "the instruction budget is spent (a loop without end?)");
+    return 0;
+}
+
 uint64_t invoke_jit_callback(RunContext& context, uint64_t function, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                              uint64_t r5) {
     using Callback = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*);
@@ -192,6 +202,7 @@ std::expected<std::unique_ptr<JitCompiler>, std::string> JitCompiler::create(Jit
         {LegacyLoadSymbol, reinterpret_cast<void*>(&bpfvet_jit_legacy_load)},
         {FallOffSymbol, reinterpret_cast<void*>(&bpfvet_jit_fell_off)},
         {"bpfvet_jit_fault_pending", reinterpret_cast<void*>(&bpfvet_jit_fault_pending)},
+        {BudgetSymbol, reinterpret_cast<void*>(&bpfvet_jit_out_of_budget)},
     };
     llvm::orc::SymbolMap symbols;
     for (const auto& symbol : support)
@@ -220,6 +231,7 @@ std::expected<EntryFunction, std::string> JitCompiler::compile(const runtime::Lo
     LoweringOptions lowering;
     lowering.entry_name = fmt::format("bpfvet_entry_{}", compiles_);
     lowering.facts = facts;
+    lowering.count_back_edges = facts == nullptr;  // facts come only from an accepted analysis
     auto module = lower_program(program, *context, lowering);
     if (!module) return std::unexpected(module.error());
     (*module)->setDataLayout(jit_->getDataLayout());

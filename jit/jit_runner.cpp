@@ -22,13 +22,14 @@ std::expected<void, std::string> JitEngine::prepare(const runtime::LoadedProgram
     if (!entry) return std::unexpected(entry.error());
     last_program_ = &program;
     last_entry_ = *entry;
+    counting_ = found == facts_.end();
     return {};
 }
 
 std::expected<runtime::ExecutionResult, runtime::Fault>
 JitEngine::execute(const runtime::LoadedProgram& program, runtime::RunContext& context,
                    const std::array<uint64_t, 2>& arguments, const runtime::InterpreterOptions& options) {
-    (void)options;  // native code has no checked mode and no budget
+    budget_ = options.instruction_budget;  // native code has no checked mode; unverified code counts loops
     if (last_program_ != &program)
         if (auto prepared = prepare(program); !prepared) return std::unexpected(setup_fault(program, "JIT: " + prepared.error()));
     context.checked = false;

@@ -1,9 +1,11 @@
 // The JIT as an execution engine of the runtime (runtime::ExecutionEngine),
 // and JitRunner, a runtime::Runner that runs on it: same context and packet
 // set-up (ProgramInput), same per-CPU random stream, same outcome type as an
-// interpreter run. The JIT trusts the verifier: there is no checked mode and
-// no instruction budget (ExecutionResult::instructions is 0), so it runs only
-// programs the analyzer accepted (verify_for_jit), with the facts it proved.
+// interpreter run. The JIT trusts the verifier: there is no checked mode
+// (ExecutionResult::instructions is 0), so it runs programs the analyzer
+// accepted (verify_for_jit), with the facts it proved. Code compiled without
+// facts counts loop iterations and call depth against the run's instruction
+// budget (LoweringOptions::count_back_edges): a loop without end stops.
 //
 //   auto facts = verify_for_jit(*object, *program);         // error: rejected
 //   JitEngine engine(*compiler);
@@ -42,6 +44,10 @@ public:
     // with nothing but the call and the test for a stop.
     [[nodiscard]] std::expected<runtime::ExecutionResult, runtime::Fault>
     run_prepared(runtime::RunContext& context, const std::array<uint64_t, 2>& arguments) {
+        if (counting_) [[unlikely]] {  // code compiled without the verifier's facts counts its loops
+            context.back_edges_left = budget_;
+            context.call_depth = 0;
+        }
         uint64_t r0 = last_entry_(arguments[0], arguments[1], &context);
         if (context.fault || context.control != runtime::Control::Continue) [[unlikely]]
             return stopped(context, r0);
@@ -60,6 +66,8 @@ private:
     // The last program run and its code: repeated runs skip the compiler's cache.
     const runtime::LoadedProgram* last_program_ = nullptr;
     EntryFunction last_entry_ = nullptr;
+    bool counting_ = false;    // last_entry_ was compiled without facts: it counts against budget_
+    uint64_t budget_ = 0;      // the run's instruction budget (InterpreterOptions)
 };
 
 // Runs the analyzer on `program` of `object` (with `options`, facts recorded):

@@ -61,6 +61,9 @@ StopFlags stop_flags() {
     }
     return flags;
 }
+// Where counting code keeps its budget (LoweringOptions::count_back_edges).
+const size_t BackEdgesLeftOffset = offsetof(RunContext, back_edges_left);
+const size_t CallDepthOffset = offsetof(RunContext, call_depth);
 #pragma GCC diagnostic pop
 
 // ---------------------------------------------------------------- functions
@@ -139,6 +142,9 @@ private:
     // ---- which functions may end the run early (helper calls, transitively):
     // only calls to those need the fault/control check after them.
     void compute_may_stop() {
+        // Counting code may stop anywhere: on the budget, or on the depth of calls.
+        if (options_.count_back_edges)
+            for (const auto& range : ranges_) may_stop_.insert(range.start);
         for (const auto& range : ranges_)
             for (uint32_t pc = range.start; pc < range.end; ++pc)
                 if (code_[pc].is_call() && !code_[pc].is_local_call()) may_stop_.insert(range.start);
@@ -216,6 +222,7 @@ private:
                                  state.registers[reg]);
         state.frame_pointer = builder_.CreatePtrToInt(
             builder_.CreateConstInBoundsGEP1_64(i8_, state.stack, ir::StackSize), i64_, "r10");
+        if (options_.count_back_edges) count_call_depth(state, +1);
 
         // Leaders: the start, jump targets, and what follows a jump or exit.
         std::set<uint32_t> leaders{range.start};
@@ -467,6 +474,7 @@ private:
                 builder_.CreateICmpEQ(fault, builder_.getInt8(0)));
             builder_.CreateCondBr(is_tail, tail, bail);
             builder_.SetInsertPoint(tail);
+            if (options_.count_back_edges) count_call_depth(state, -1);  // the target runs in this frame's place
             auto* type = llvm::FunctionType::get(i64_, {ptr_, i64_}, false);
             builder_.CreateRet(builder_.CreateCall(support(TailCallSymbol, type), {state.context, r1_at_call}));
             builder_.SetInsertPoint(bail);
@@ -485,12 +493,13 @@ private:
     std::expected<void, std::string> lower_jump(FunctionState& state, uint32_t pc, bool& terminated) {
         const Instruction& insn = code_[pc];
         if (insn.is_exit()) {
+            if (options_.count_back_edges) count_call_depth(state, -1);
             builder_.CreateRet(read(state, 0));
             terminated = true;
             return {};
         }
         if (insn.is_goto()) {
-            builder_.CreateBr(block_at(state, uint32_t(int64_t(pc) + insn.jump_offset() + 1)));
+            builder_.CreateBr(edge_to(state, pc, uint32_t(int64_t(pc) + insn.jump_offset() + 1)));
             terminated = true;
             return {};
         }
@@ -542,9 +551,60 @@ private:
         }
         llvm::Value* taken = condition(state, insn);
         if (!taken) return std::unexpected(at(pc, fmt::format("jump opcode {:#04x}", insn.opcode)));
-        builder_.CreateCondBr(taken, block_at(state, uint32_t(int64_t(pc) + insn.offset + 1)), block_at(state, pc + 1));
+        builder_.CreateCondBr(taken, edge_to(state, pc, uint32_t(int64_t(pc) + insn.offset + 1)), block_at(state, pc + 1));
         terminated = true;
         return {};
+    }
+
+    // ---- the budget of code the verifier did not prove to terminate
+
+    llvm::Value* context_field(FunctionState& state, size_t offset) {
+        return builder_.CreateConstInBoundsGEP1_64(i8_, state.context, offset);
+    }
+
+    // The block a jump from `pc` to `target` goes to: the target itself, or on
+    // a back edge of counting code a block that takes one from the budget
+    // first and stops the run when none is left.
+    llvm::BasicBlock* edge_to(FunctionState& state, uint32_t pc, uint32_t target) {
+        if (!options_.count_back_edges || target > pc) return block_at(state, target);
+        auto saved = builder_.saveIP();
+        auto* count = llvm::BasicBlock::Create(context_, fmt::format("count{}", pc), state.function);
+        auto* spent = llvm::BasicBlock::Create(context_, fmt::format("spent{}", pc), state.function);
+        builder_.SetInsertPoint(count);
+        llvm::Value* field = context_field(state, BackEdgesLeftOffset);
+        llvm::Value* left = builder_.CreateLoad(i64_, field, "left");
+        builder_.CreateStore(builder_.CreateSub(left, builder_.getInt64(1)), field);
+        llvm::MDBuilder weights(context_);
+        builder_.CreateCondBr(builder_.CreateICmpEQ(left, builder_.getInt64(0)), spent, block_at(state, target),
+                              weights.createBranchWeights(1, 1000));
+        builder_.SetInsertPoint(spent);
+        out_of_budget(state, pc, runtime::FaultKind::BudgetExhausted);
+        builder_.restoreIP(saved);
+        return count;
+    }
+
+    // Records the fault (support function) and leaves the function.
+    void out_of_budget(FunctionState& state, uint32_t pc, runtime::FaultKind kind) {
+        auto* type = llvm::FunctionType::get(i64_, {ptr_, i64_, i64_}, false);
+        builder_.CreateRet(builder_.CreateCall(support(BudgetSymbol, type),
+                                               {state.context, builder_.getInt64(pc), builder_.getInt64(uint64_t(kind))}));
+    }
+
+    // On entry (+1) a function deeper than MaxCallFrames stops the run; on exit (-1) the depth is given back.
+    void count_call_depth(FunctionState& state, int step) {
+        llvm::Value* field = context_field(state, CallDepthOffset);
+        llvm::Value* depth = builder_.CreateLoad(i64_, field, "depth");
+        if (step < 0) {
+            builder_.CreateStore(builder_.CreateSub(depth, builder_.getInt64(1)), field);
+            return;
+        }
+        auto* deep = llvm::BasicBlock::Create(context_, "too_deep", state.function);
+        auto* body = llvm::BasicBlock::Create(context_, "body", state.function);
+        builder_.CreateCondBr(builder_.CreateICmpUGE(depth, builder_.getInt64(runtime::MaxCallFrames)), deep, body);
+        builder_.SetInsertPoint(deep);
+        out_of_budget(state, state.range.start, runtime::FaultKind::CallDepthExceeded);
+        builder_.SetInsertPoint(body);
+        builder_.CreateStore(builder_.CreateAdd(depth, builder_.getInt64(1)), field);
     }
 
     // ---- map handles and array lookups

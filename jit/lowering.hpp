@@ -51,6 +51,13 @@ struct LoweringOptions {
     Addressing addressing = Addressing::Absolute;
     std::string entry_name = "bpfvet_entry";
     const ProgramFacts* facts = nullptr;  // none: assume nothing
+    // For code the verifier did not prove to terminate: every back edge takes
+    // one from RunContext::back_edges_left (the run's instruction budget) and
+    // every local call counts its depth in RunContext::call_depth, so a loop
+    // without end stops with BudgetExhausted and a recursion without end with
+    // CallDepthExceeded, as in the interpreter, never a hang or a stack overflow.
+    // Verified code pays nothing for it.
+    bool count_back_edges = false;
 };
 
 // Names of the runtime support functions the lowered code calls (defined in
@@ -59,6 +66,7 @@ inline constexpr const char* TailCallSymbol = "bpfvet_jit_tail_call";      // (R
 inline constexpr const char* CallxSymbol = "bpfvet_jit_callx";             // (r1..r5, RunContext*, program, id) -> r0
 inline constexpr const char* LegacyLoadSymbol = "bpfvet_jit_legacy_load";  // (RunContext*, offset, width) -> value
 inline constexpr const char* FallOffSymbol = "bpfvet_jit_fell_off";        // (RunContext*, pc) -> 0
+inline constexpr const char* BudgetSymbol = "bpfvet_jit_out_of_budget";    // (RunContext*, pc, kind) -> 0
 
 // Builds the module of `program` in `context`. Fails with a message naming the
 // instruction for what cannot be lowered (e.g. a jump leaving its function, an

@@ -4,6 +4,8 @@
 // preallocated maps, a deleted element may be reused by a later insert).
 #include "runtime/map.hpp"
 
+#include "runtime/map_limits.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <mutex>
+#include <new>
 #include <vector>
 
 namespace bpfvet::runtime {
@@ -1086,11 +1089,31 @@ std::optional<Region> RingBuffer::value_region(uint64_t, uint64_t) const {
 
 // ---------------------------------------------------------------- factory
 
+namespace {
+std::expected<std::unique_ptr<Map>, std::string>
+allocate_map(const ir::MapDefinition& definition, unsigned cpus, const MapServices& services);
+}  // namespace
+
 std::expected<std::unique_ptr<Map>, std::string>
 create_map(const ir::MapDefinition& definition, unsigned cpus, const MapServices& services) {
     if (auto problem = check_shape(definition))
         return std::unexpected(fmt::format("map '{}': {}", definition.name, *problem));
+    if (auto refusal = kernel_size_refusal(definition))
+        return std::unexpected(fmt::format("map '{}': the kernel cannot create it: {}", definition.name, *refusal));
     if (cpus == 0) cpus = 1;
+    // The memory budget (LoadedObject) bounds what is asked for; the system may still refuse it.
+    try {
+        return allocate_map(definition, cpus, services);
+    } catch (const std::bad_alloc&) {
+        return std::unexpected(fmt::format("map '{}': cannot allocate its {} bytes", definition.name,
+                                           map_memory_bytes(definition, cpus)));
+    }
+}
+
+namespace {
+
+std::expected<std::unique_ptr<Map>, std::string>
+allocate_map(const ir::MapDefinition& definition, unsigned cpus, const MapServices& services) {
     switch (definition.type) {
     case MapType::Array:
     case MapType::PercpuArray: return std::make_unique<ArrayMap>(definition, cpus);
@@ -1117,5 +1140,7 @@ create_map(const ir::MapDefinition& definition, unsigned cpus, const MapServices
     return std::unexpected(fmt::format("map '{}': type '{}' is not supported by the runtime", definition.name,
                                        ir::map_type_name(definition.type)));
 }
+
+}  // namespace
 
 }  // namespace bpfvet::runtime

@@ -91,6 +91,10 @@ struct RunContext {
     uint64_t stop_value = 0;
     CallbackInvoker invoke_callback = nullptr;
     void* engine_state = nullptr;             // the engine's own (e.g. the interpreter's stack)
+    // Native code the verifier did not prove to terminate counts (jit/lowering.hpp):
+    // loop iterations left of the run's budget, and local calls nested now.
+    uint64_t back_edges_left = 0;
+    uint64_t call_depth = 0;
     // The host's own state for helpers it substitutes (e.g. the replay of a
     // counterexample forcing helper results, tools/counterexample_replay.cpp).
     void* host_state = nullptr;

@@ -58,12 +58,22 @@ std::expected<void, ir::LoadError> LoadedObject::create_maps() {
 }
 
 std::expected<uint32_t, std::string> LoadedObject::create_map(const ir::MapDefinition& definition) {
+    // The kernel's refusal says more than the budget's: it comes first.
+    if (auto refusal = kernel_size_refusal(definition))
+        return std::unexpected(fmt::format("map '{}': the kernel cannot create it: {}", definition.name, *refusal));
+    const uint64_t bytes = map_memory_bytes(definition, options_.cpus);
+    if (bytes > options_.map_memory_budget || map_memory_ > options_.map_memory_budget - bytes)
+        return std::unexpected(fmt::format("map '{}' needs {} MiB, and the maps before it {} MiB: over the budget of "
+                                           "{} MiB for the maps of one object",
+                                           definition.name, bytes >> 20, map_memory_ >> 20,
+                                           options_.map_memory_budget >> 20));
     auto map = runtime::create_map(definition, options_.cpus, services());
     if (!map) return std::unexpected(map.error());
     uint32_t id = uint32_t(map_pointers_.size());
     (*map)->set_id(id);
     map_pointers_.push_back(map->get());
     owned_maps_.push_back(std::move(*map));
+    map_memory_ += bytes;
     return id;
 }
 

@@ -15,6 +15,7 @@
 #include "runtime/interpreter.hpp"
 #include "runtime/loaded_program.hpp"
 #include "runtime/map.hpp"
+#include "runtime/map_limits.hpp"
 #include "runtime/program_input.hpp"
 
 #include <cstdint>
@@ -38,6 +39,9 @@ struct PerfRecord {
 
 struct RuntimeOptions {
     unsigned cpus = 1;  // per-CPU slots: one per worker thread that will run programs
+    // Bytes all the maps of the object may take (see map_memory_bytes); a map
+    // that would go over it is not created, with a message saying so.
+    uint64_t map_memory_budget = DefaultMapMemoryBudget;
     Environment environment;
     HelperTable helpers = HelperTable::standard();
     // Where perf_event_output records go; empty: kept for take_perf_records().
@@ -81,6 +85,7 @@ private:
     RuntimeOptions options_;
     std::deque<std::unique_ptr<Map>> owned_maps_;
     std::vector<Map*> map_pointers_;
+    uint64_t map_memory_ = 0;  // map_memory_bytes of every map created, against options_.map_memory_budget
     ProgramTable programs_;
     std::vector<std::optional<ir::LoadError>> link_errors_;
     TraceSink trace_;

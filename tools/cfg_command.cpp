@@ -29,7 +29,7 @@ void print_wto(const std::vector<ir::WtoElement>& elements, const ir::CfgGraph& 
 int run_cfg(const CfgOptions& options) {
     auto object = load_or_report(options.file);
     if (!object) return ExitBadInput;
-    auto programs = select_programs(*object, options.selection);
+    auto programs = select_programs(*object, options.selection, /*need_type=*/false);
     if (!programs) return ExitBadInput;
     for (const ir::Program* program : *programs) {
         auto cfg = ir::build_cfg(*program);

@@ -1,5 +1,5 @@
-// `bpfvet check FILE`: runs the analyzer on each selected program and says
-// whether the kernel's safety rules hold. Exit 0 when every program is
+// `bpfvet check FILE...`: runs the analyzer on each selected program of each
+// object and says whether the kernel's safety rules hold. Exit 0 when every program is
 // accepted, 1 when any is rejected, 2 on bad input. With --kernel the running
 // kernel's verdict is shown beside ours (the exit code stays ours); the CI
 // formats (sarif, github, junit) are written by tools/check_report.cpp.
@@ -9,20 +9,23 @@
 #include "runtime/kernel_loader.hpp"
 #include "tools/check_report.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/text_output.hpp"
 #include "tools/commands.hpp"
 #include "tools/counterexample_replay.hpp"
+#include "tools/map_creation.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <deque>
+#include <expected>
 #include <filesystem>
 
 namespace bpfvet::tools {
 namespace {
 
 struct CheckOptions {
-    std::string file;
+    std::vector<std::string> files;
     ProgramSelection selection;
     std::string format = "text";
     bool print_invariants = false;
@@ -38,12 +41,78 @@ struct CheckOptions {
     std::string verdict = "kernel";  // "safety": alarms refinement proves safe no longer reject
 };
 
-int run_check(const CheckOptions& options) {
-    auto object = load_or_report(options.file);
-    if (!object) return ExitBadInput;
-    auto programs = select_programs(*object, options.selection);
-    if (!programs) return ExitBadInput;
+// Loads `path` and picks its programs; on failure the located message is
+// printed to stderr and returned, for the CI formats to report as well.
+std::expected<std::vector<const ir::Program*>, std::string> load_and_select(const std::string& path,
+                                                                            const ProgramSelection& selection,
+                                                                            std::deque<ir::Object>& objects) {
+    auto loaded = load_object_reporting(path);
+    if (!loaded) return std::unexpected(loaded.error());
+    ir::Object& object = objects.emplace_back(std::move(*loaded));
+    auto programs = select_programs_reporting(object, selection);
+    if (!programs) return std::unexpected(programs.error());
+    return *programs;
+}
 
+// The JSON item of one checked program.
+nlohmann::json program_json(const ProgramReport& report, const CheckOptions& options) {
+    const analyzer::AnalysisResult& result = report.analysis;
+    const ir::Program* program = report.program;
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : result.errors) errors.push_back(e.to_json());
+    nlohmann::json item = {{"section", program->section},
+                           {"name", program->name},
+                           {"type", std::string(ir::program_type_name(result.type))},
+                           {"verdict", result.accepted ? "accept" : "reject"},
+                           {"errors", errors},
+                           {"insn_count", program->instructions.size()},
+                           {"steps", result.steps},
+                           // The kernel's complexity figures, as our exploration counts them.
+                           {"processed_insns", result.processed_instructions},
+                           {"total_states", result.total_states},
+                           {"peak_states", result.peak_states},
+                           {"seconds", result.seconds}};
+    if (options.print_invariants) {
+        nlohmann::json invariants = nlohmann::json::object();
+        for (const auto& [pc, text] : result.invariants) invariants[std::to_string(pc)] = text;
+        item["invariants"] = invariants;
+    }
+    if (report.kernel) item["kernel"] = kernel_json(report);
+    if (options.refine == "z3") {
+        nlohmann::json discharged = nlohmann::json::array();
+        for (const auto& e : result.discharged) discharged.push_back(e.to_json());
+        item["discharged"] = discharged;
+        item["refine_seconds"] = result.refine_seconds;
+    }
+    return item;
+}
+
+void print_program_text(const ProgramReport& report, const ir::Object& object, const CheckOptions& options) {
+    const analyzer::AnalysisResult& result = report.analysis;
+    const ir::Program* program = report.program;
+    fmt::print("{} {}/{} ({}, {} instructions): {} ({} steps, {:.3f} s)\n", object.path, program->section,
+               program->name, ir::program_type_name(result.type), program->instructions.size(),
+               result.accepted ? "accept" : "reject", result.steps, result.seconds);
+    fmt::print("  complexity: the kernel would process about {} of its {} instructions ({} states stored, "
+               "at most {} at once)\n",
+               result.processed_instructions, analyzer::AnalysisOptions{}.max_steps, result.total_states,
+               result.peak_states);
+    if (options.print_invariants) {
+        for (size_t pc = 0; pc < program->instructions.size(); ++pc) {
+            auto found = result.invariants.find(uint32_t(pc));
+            if (found == result.invariants.end()) continue;
+            const ir::Instruction* next = pc + 1 < program->instructions.size() ? &program->instructions[pc + 1] : nullptr;
+            ir::DisassemblyContext context{pc, &object, &program->functions, nullptr};
+            fmt::print("  {{ {} }}\n  {:>5}: {}\n", found->second, pc,
+                       ir::disassemble(program->instructions[pc], next, context));
+        }
+    }
+    for (const auto& error : result.errors) fmt::print("{}", error.to_text());
+    for (const auto& alarm : result.discharged) fmt::print("discharged {}", alarm.to_text());
+    if (report.kernel) fmt::print("{}", kernel_text(report));
+}
+
+int run_check(const CheckOptions& options) {
     analyzer::AnalysisOptions analysis;
     analysis.unprivileged = options.unprivileged;
     analysis.record_invariants = options.print_invariants;
@@ -55,101 +124,70 @@ int run_check(const CheckOptions& options) {
     analysis.verdict_by_safety = options.verdict == "safety";
 
     bool all_accepted = true;
-    nlohmann::json json_programs = nlohmann::json::array();
+    std::deque<ir::Object> objects;     // alive as long as the reports that point into them
+    std::deque<ir::Program> relocated;  // CO-RE-relocated copies, likewise
     std::vector<ProgramReport> reports;
-    reports.reserve(programs->size());
+    std::vector<InputFailure> failures;
+    nlohmann::json json_objects = nlohmann::json::array();
     KernelBtfLoader kernel_btf(options.kernel_btf);
-    std::deque<ir::Program> relocated;  // CO-RE-relocated copies, alive as long as the reports
-    for (const ir::Program* listed : *programs) {
-        const size_t index = size_t(listed - object->programs.data());
-        auto btf = kernel_btf.for_program(*listed, listed->type);
-        if (!btf) return ExitBadInput;
-        analysis.kernel_btf = *btf;
-        // BTF-typed programs are checked as libbpf would load them: CO-RE relocations applied.
-        const ir::Program* program = listed;
-        if (*btf && !listed->core_relocations.empty()) {
-            auto moved = ir::relocate_for_kernel(*object, *listed, **btf);
-            if (moved) program = &relocated.emplace_back(std::move(*moved));
-            else fmt::print(stderr, "bpfvet: {}: {}: {}; checking the compiled offsets\n", object->path,
-                            listed->section, moved.error());
-        }
-        ProgramReport& report = reports.emplace_back(
-            ProgramReport{object->path, program, analyzer::analyze_program(*object, *program, analysis), std::nullopt});
-        if (analysis.refine == analyzer::Refinement::Z3) confirm_counterexamples(*object, index, report.analysis);
-        const analyzer::AnalysisResult& result = report.analysis;
-        all_accepted = all_accepted && result.accepted;
-        if (options.kernel) {
-            // The running kernel's BTF ids: reuse what we parsed only when it is the running kernel's.
-            runtime::kernel::KernelLoadOptions load;
-            if (options.kernel_btf.empty()) load.kernel_btf = analysis.kernel_btf;
-            report.kernel = runtime::kernel::load_in_kernel(*object, *program, result.type, load);
-        }
-        if (options.format == "json") {
-            nlohmann::json errors = nlohmann::json::array();
-            for (const auto& e : result.errors) errors.push_back(e.to_json());
-            nlohmann::json item = {{"section", program->section},
-                                   {"name", program->name},
-                                   {"type", std::string(ir::program_type_name(result.type))},
-                                   {"verdict", result.accepted ? "accept" : "reject"},
-                                   {"errors", errors},
-                                   {"insn_count", program->instructions.size()},
-                                   {"steps", result.steps},
-                                   // The kernel's complexity figures, as our exploration counts them.
-                                   {"processed_insns", result.processed_instructions},
-                                   {"total_states", result.total_states},
-                                   {"peak_states", result.peak_states},
-                                   {"seconds", result.seconds}};
-            if (options.print_invariants) {
-                nlohmann::json invariants = nlohmann::json::object();
-                for (const auto& [pc, text] : result.invariants) invariants[std::to_string(pc)] = text;
-                item["invariants"] = invariants;
-            }
-            if (report.kernel) item["kernel"] = kernel_json(report);
-            if (analysis.refine == analyzer::Refinement::Z3) {
-                nlohmann::json discharged = nlohmann::json::array();
-                for (const auto& e : result.discharged) discharged.push_back(e.to_json());
-                item["discharged"] = discharged;
-                item["refine_seconds"] = result.refine_seconds;
-            }
-            json_programs.push_back(std::move(item));
+    for (const std::string& file : options.files) {
+        auto programs = load_and_select(file, options.selection, objects);
+        if (!programs) {
+            failures.push_back({file, programs.error()});
+            json_objects.push_back({{"file", file}, {"error", programs.error()}});
             continue;
         }
-        if (options.format != "text") continue;  // the CI formats are written at the end
-        fmt::print("{} {}/{} ({}, {} instructions): {} ({} steps, {:.3f} s)\n", object->path, program->section,
-                   program->name, ir::program_type_name(result.type), program->instructions.size(),
-                   result.accepted ? "accept" : "reject", result.steps, result.seconds);
-        fmt::print("  complexity: the kernel would process about {} of its {} instructions ({} states stored, "
-                   "at most {} at once)\n",
-                   result.processed_instructions, analyzer::AnalysisOptions{}.max_steps, result.total_states,
-                   result.peak_states);
-        if (options.print_invariants) {
-            for (size_t pc = 0; pc < program->instructions.size(); ++pc) {
-                auto found = result.invariants.find(uint32_t(pc));
-                if (found == result.invariants.end()) continue;
-                const ir::Instruction* next = pc + 1 < program->instructions.size() ? &program->instructions[pc + 1] : nullptr;
-                ir::DisassemblyContext context{pc, &*object, &program->functions, nullptr};
-                fmt::print("  {{ {} }}\n  {:>5}: {}\n", found->second, pc,
-                           ir::disassemble(program->instructions[pc], next, context));
+        const ir::Object& object = objects.back();
+        nlohmann::json json_programs = nlohmann::json::array();
+        for (const ir::Program* listed : *programs) {
+            const size_t index = size_t(listed - object.programs.data());
+            auto btf = kernel_btf.for_program(*listed, listed->type);
+            if (!btf) {
+                failures.push_back({file, fmt::format("{}: {}: the kernel BTF '{}' is unusable", file, listed->section,
+                                                      options.kernel_btf)});
+                continue;
             }
+            analysis.kernel_btf = *btf;
+            // BTF-typed programs are checked as libbpf would load them: CO-RE relocations applied.
+            const ir::Program* program = listed;
+            if (*btf && !listed->core_relocations.empty()) {
+                auto moved = ir::relocate_for_kernel(object, *listed, **btf);
+                if (moved) program = &relocated.emplace_back(std::move(*moved));
+                else fmt::print(stderr, "bpfvet: {}: {}: {}; checking the compiled offsets\n", object.path,
+                                listed->section, moved.error());
+            }
+            ProgramReport& report = reports.emplace_back(
+                ProgramReport{object.path, program, analyzer::analyze_program(object, *program, analysis), std::nullopt});
+            reject_for_uncreatable_maps(object, *program, report.analysis);
+            if (analysis.refine == analyzer::Refinement::Z3) confirm_counterexamples(object, index, report.analysis);
+            all_accepted = all_accepted && report.analysis.accepted;
+            if (options.kernel) {
+                // The running kernel's BTF ids: reuse what we parsed only when it is the running kernel's.
+                runtime::kernel::KernelLoadOptions load;
+                if (options.kernel_btf.empty()) load.kernel_btf = analysis.kernel_btf;
+                report.kernel = runtime::kernel::load_in_kernel(object, *program, report.analysis.type, load);
+            }
+            if (options.format == "json") json_programs.push_back(program_json(report, options));
+            if (options.format == "text") print_program_text(report, object, options);
         }
-        for (const auto& error : result.errors) fmt::print("{}", error.to_text());
-        for (const auto& alarm : result.discharged) fmt::print("discharged {}", alarm.to_text());
-        if (report.kernel) fmt::print("{}", kernel_text(report));
+        json_objects.push_back({{"file", object.path}, {"programs", json_programs}});
     }
     std::error_code ignored;
     const std::string source_root = std::filesystem::weakly_canonical(
         options.source_root.empty() ? std::filesystem::current_path(ignored) : std::filesystem::path(options.source_root), ignored);
-    if (options.format == "sarif") fmt::print("{}\n", sarif_report(reports, source_root).dump(2));
-    if (options.format == "github") fmt::print("{}", github_report(reports, source_root));
-    if (options.format == "junit") fmt::print("{}", junit_report(reports));
+    if (options.format == "sarif") fmt::print("{}\n", json_text(sarif_report(reports, source_root, failures)));
+    if (options.format == "github") fmt::print("{}", github_report(reports, source_root, failures));
+    if (options.format == "junit") fmt::print("{}", junit_report(reports, failures));
     if (options.format == "json") {
-        nlohmann::json out = {{"file", object->path}, {"programs", json_programs}};
+        // One object: {file, programs} (or {file, error}); several: {objects: [...]}.
+        nlohmann::json out = json_objects.size() == 1 ? json_objects[0] : nlohmann::json{{"objects", json_objects}};
         if (kernel_btf.loaded())
             out["kernel_btf"] = {{"path", kernel_btf.loaded()->origin()},
                                  {"types", kernel_btf.loaded()->type_count()},
                                  {"parse_seconds", kernel_btf.parse_seconds()}};
-        fmt::print("{}\n", out.dump(2));
+        fmt::print("{}\n", json_text(out));
     }
+    if (!failures.empty()) return ExitBadInput;
     return all_accepted ? ExitOk : ExitRejected;
 }
 
@@ -158,7 +196,7 @@ int run_check(const CheckOptions& options) {
 void register_check_command(CLI::App& app, CommandAction& action) {
     auto options = std::make_shared<CheckOptions>();
     auto* command = app.add_subcommand("check", "Decide whether the kernel's safety rules hold for each program");
-    command->add_option("file", options->file, "eBPF ELF object")->required();
+    command->add_option("files", options->files, "eBPF ELF objects (one report for all of them)")->required();
     add_selection_options(*command, options->selection, true);
     command->add_option("--format,-f", options->format,
                         "Output format: text, json, sarif (SARIF 2.1.0 for code scanning), github (workflow "

@@ -1,5 +1,7 @@
 #include "tools/check_report.hpp"
 
+#include "tools/text_output.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +18,8 @@ constexpr std::string_view SarifSchema = "https://json.schemastore.org/sarif-2.1
 
 // The rule id of the kernel's own rejection (--kernel), beside our error codes.
 constexpr std::string_view KernelRuleId = "kernel-verifier";
+// The rule id of an object that could not be checked.
+constexpr std::string_view BadInputRuleId = "bad-input";
 
 // Lines of the kernel's log shown under its verdict in text output.
 constexpr size_t KernelLogLinesShown = 10;
@@ -101,6 +105,14 @@ nlohmann::json sarif_kernel_rule() {
             {"shortDescription", sarif_message("the running Linux kernel's verifier rejects the program (bpfvet check --kernel)")},
             {"help", sarif_message("read the kernel's reason; where bpfvet accepts the program, one of the two verifiers is wrong")},
             {"defaultConfiguration", {{"level", "note"}}}};
+}
+
+nlohmann::json sarif_bad_input_rule() {
+    return {{"id", std::string(BadInputRuleId)},
+            {"name", std::string(BadInputRuleId)},
+            {"shortDescription", sarif_message("the object could not be checked: unreadable, malformed, or no program matches")},
+            {"help", sarif_message("fix the input or the command line; the message says which file, section and instruction")},
+            {"defaultConfiguration", {{"level", "error"}}}};
 }
 
 // Rules in the order of first use; the index of each id.
@@ -204,9 +216,21 @@ void append_utf8_escape(std::string& out, unsigned char c) { out += fmt::format(
 
 std::string program_label(const ir::Program& program) { return program.section + "/" + program.name; }
 
-nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_view source_root) {
+nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_view source_root,
+                            std::span<const InputFailure> failures) {
     SarifRules rules;
     nlohmann::json results = nlohmann::json::array();
+    nlohmann::json notifications = nlohmann::json::array();
+    for (const auto& failure : failures) {
+        const size_t index = rules.add(BadInputRuleId, sarif_bad_input_rule());
+        const std::string uri = uri_from_path(relative_source_path(failure.object_path, source_root));
+        results.push_back({{"ruleId", std::string(BadInputRuleId)},
+                           {"ruleIndex", index},
+                           {"level", "error"},
+                           {"message", sarif_message(failure.message)},
+                           {"locations", nlohmann::json::array({{{"physicalLocation", {{"artifactLocation", {{"uri", uri}}}}}}})}});
+        notifications.push_back({{"level", "error"}, {"message", sarif_message(failure.message)}});
+    }
     for (const auto& report : reports) {
         for (const auto& diagnostic : report.analysis.errors) {
             const size_t index = rules.add(diagnostic.code_name(), sarif_rule(diagnostic.code));
@@ -218,8 +242,11 @@ nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_
         }
     }
     nlohmann::json artifacts = nlohmann::json::array();
-    for (const auto& report : reports) {
-        const std::string uri = uri_from_path(relative_source_path(report.object_path, source_root));
+    std::vector<std::string_view> targets;
+    for (const auto& report : reports) targets.push_back(report.object_path);
+    for (const auto& failure : failures) targets.push_back(failure.object_path);
+    for (const auto target : targets) {
+        const std::string uri = uri_from_path(relative_source_path(target, source_root));
         const bool listed = std::ranges::any_of(artifacts, [&](const nlohmann::json& a) { return a["location"]["uri"] == uri; });
         if (!listed) artifacts.push_back({{"location", {{"uri", uri}}}, {"roles", {"analysisTarget"}}});
     }
@@ -231,11 +258,18 @@ nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_
                           {"artifacts", artifacts},
                           {"results", results},
                           {"columnKind", "unicodeCodePoints"}};
+    if (!failures.empty())
+        run["invocations"] = nlohmann::json::array(
+            {{{"executionSuccessful", false}, {"toolExecutionNotifications", notifications}}});
     return {{"$schema", std::string(SarifSchema)}, {"version", "2.1.0"}, {"runs", nlohmann::json::array({run})}};
 }
 
-std::string github_report(std::span<const ProgramReport> reports, std::string_view source_root) {
+std::string github_report(std::span<const ProgramReport> reports, std::string_view source_root,
+                          std::span<const InputFailure> failures) {
     std::string out;
+    for (const auto& failure : failures)
+        out += github_command("error", relative_source_path(failure.object_path, source_root), nullptr,
+                              std::string("bpfvet ") + std::string(BadInputRuleId), failure.message);
     for (const auto& report : reports) {
         const auto& analysis = report.analysis;
         out += fmt::format("bpfvet: {} {}: {}\n", report.object_path, program_label(*report.program),
@@ -258,19 +292,29 @@ std::string github_report(std::span<const ProgramReport> reports, std::string_vi
     return out;
 }
 
-std::string junit_report(std::span<const ProgramReport> reports) {
+std::string junit_report(std::span<const ProgramReport> reports, std::span<const InputFailure> input_failures) {
     // Suites by object, in order of first appearance.
     std::vector<std::string> objects;
     for (const auto& report : reports)
         if (std::ranges::find(objects, report.object_path) == objects.end()) objects.push_back(report.object_path);
+    for (const auto& failure : input_failures)
+        if (std::ranges::find(objects, failure.object_path) == objects.end()) objects.push_back(failure.object_path);
 
-    size_t total_tests = 0, total_failures = 0;
+    size_t total_tests = 0, total_failures = 0, total_errors = 0;
     double total_seconds = 0;
     std::string suites;
     for (const auto& object : objects) {
-        size_t tests = 0, failures = 0;
+        size_t tests = 0, failures = 0, errors = 0;
         double seconds = 0;
         std::string cases;
+        for (const auto& failure : input_failures) {
+            if (failure.object_path != object) continue;
+            ++tests;
+            ++errors;
+            cases += fmt::format("    <testcase classname=\"{}\" name=\"load\" time=\"0.000\">\n"
+                                 "      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
+                                 escape_xml(object), escape_xml(failure.message), BadInputRuleId, escape_xml(failure.message));
+        }
         for (const auto& report : reports) {
             if (report.object_path != object) continue;
             ++tests;
@@ -278,16 +322,17 @@ std::string junit_report(std::span<const ProgramReport> reports) {
             seconds += report.analysis.seconds;
             cases += junit_test_case(report);
         }
-        suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{}\">\n",
-                              escape_xml(object), tests, failures, junit_seconds(seconds));
+        suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
+                              escape_xml(object), tests, failures, errors, junit_seconds(seconds));
         suites += cases + "  </testsuite>\n";
         total_tests += tests;
         total_failures += failures;
+        total_errors += errors;
         total_seconds += seconds;
     }
     return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                       "<testsuites name=\"bpfvet check\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{}\">\n{}</testsuites>\n",
-                       total_tests, total_failures, junit_seconds(total_seconds), suites);
+                       "<testsuites name=\"bpfvet check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\">\n{}</testsuites>\n",
+                       total_tests, total_failures, total_errors, junit_seconds(total_seconds), suites);
 }
 
 std::string kernel_text(const ProgramReport& report) {
@@ -340,9 +385,9 @@ nlohmann::json kernel_json(const ProgramReport& report) {
     return out;
 }
 
-std::string escape_github_message(std::string_view text) {
+std::string escape_github_message(std::string_view raw) {
     std::string out;
-    for (char c : text) {
+    for (char c : valid_utf8(raw)) {
         switch (c) {
             case '%': out += "%25"; break;
             case '\r': out += "%0D"; break;
@@ -365,9 +410,9 @@ std::string escape_github_property(std::string_view text) {
     return out;
 }
 
-std::string escape_xml(std::string_view text) {
+std::string escape_xml(std::string_view raw) {
     std::string out;
-    for (char c : text) {
+    for (char c : valid_utf8(raw)) {
         switch (c) {
             case '&': out += "&amp;"; break;
             case '<': out += "&lt;"; break;

@@ -24,6 +24,13 @@ struct ProgramReport {
     std::optional<runtime::kernel::KernelLoadResult> kernel;
 };
 
+// An object that could not be checked at all (unreadable, no such program,
+// unknown type): CI formats still write a whole document that reports it.
+struct InputFailure {
+    std::string object_path;
+    std::string message;  // the located message printed to stderr
+};
+
 // "section/program", how every format names a program.
 [[nodiscard]] std::string program_label(const ir::Program& program);
 
@@ -35,16 +42,22 @@ struct ProgramReport {
 // `source_root` (both SARIF and GitHub): absolute source paths below it are
 // written relative to it, as code scanning and annotations want paths from the
 // repository root while BTF records the compiler's absolute path.
-[[nodiscard]] nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_view source_root = {});
+// Each input failure is an error result (rule "bad-input") at the object and a
+// failed invocation with the message as a tool execution notification.
+[[nodiscard]] nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_view source_root = {},
+                                          std::span<const InputFailure> failures = {});
 
 // GitHub Actions workflow commands, one line per diagnostic:
 //   ::error file=src/x.c,line=12,col=5,title=bpfvet null-dereference::r0 may be null ...
 // and a plain summary line per program.
-[[nodiscard]] std::string github_report(std::span<const ProgramReport> reports, std::string_view source_root = {});
+// An input failure is an ::error line at the object.
+[[nodiscard]] std::string github_report(std::span<const ProgramReport> reports, std::string_view source_root = {},
+                                        std::span<const InputFailure> failures = {});
 
 // JUnit XML: a test suite per object, a test case per program, a failure per
 // rejected program (type = the first error code, text = every diagnostic).
-[[nodiscard]] std::string junit_report(std::span<const ProgramReport> reports);
+// An input failure is a test case "load" of the object's suite with an <error>.
+[[nodiscard]] std::string junit_report(std::span<const ProgramReport> reports, std::span<const InputFailure> failures = {});
 
 // --kernel in text: "kernel: accept (12 insns processed, 0.1 ms)" or
 // "kernel: reject: <reason> at insn 7 (src/x.c:31)" and the log's last lines.
@@ -53,14 +66,15 @@ struct ProgramReport {
 [[nodiscard]] nlohmann::json kernel_json(const ProgramReport& report);
 
 // GitHub's workflow-command escaping (actions/toolkit): in the message
-// "%" "\r" "\n" become "%25" "%0D" "%0A"; in properties also ":" "," become "%3A" "%2C".
+// "%" "\r" "\n" become "%25" "%0D" "%0A"; in properties also ":" "," become "%3A" "%2C";
+// bytes that are not UTF-8 become U+FFFD.
 //   escape_github_message("50%\nmore") == "50%25%0Amore"
 //   escape_github_property("a:b,c") == "a%3Ab%2Cc"
 [[nodiscard]] std::string escape_github_message(std::string_view text);
 [[nodiscard]] std::string escape_github_property(std::string_view text);
 
 // Text safe inside XML attributes and elements: & < > " ' as entities; control
-// characters XML 1.0 forbids become '?'.  escape_xml("a<b & \"c\"") == "a&lt;b &amp; &quot;c&quot;"
+// characters XML 1.0 forbids become '?', bytes that are not UTF-8 U+FFFD.  escape_xml("a<b & \"c\"") == "a&lt;b &amp; &quot;c&quot;"
 [[nodiscard]] std::string escape_xml(std::string_view text);
 
 // A file path as a SARIF uri-reference: characters outside RFC 3986's

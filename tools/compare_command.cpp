@@ -7,6 +7,7 @@
 // anything else (for CI), 2 bad input or usage. Programs missing from B are
 // reported as "missing" but do not fail.
 #include "tools/cli_common.hpp"
+#include "tools/text_output.hpp"
 #include "tools/commands.hpp"
 #include "tools/corpus_compare.hpp"
 
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 namespace bpfvet::tools {
 namespace {
@@ -86,6 +88,12 @@ Totals total(const std::vector<const ComparedProgram*>& rows) {
     return totals;
 }
 
+// A metric's sum; 0 when no program was compared (an empty or partial run).
+double sum_of(const std::map<std::string, double, std::less<>>& sums, std::string_view metric) {
+    auto found = sums.find(metric);
+    return found == sums.end() ? 0.0 : found->second;
+}
+
 std::optional<double> percent(double a, double b) {
     if (a == 0) return b == 0 ? std::optional<double>(0.0) : std::nullopt;
     return 100.0 * (b - a) / a;
@@ -116,7 +124,7 @@ Table display_rows(const std::vector<const ComparedProgram*>& rows, const Totals
     std::vector<std::string> cells = {"total", "", fmt::format("{} programs", totals.compared),
                                       fmt::format("{} changed", totals.changed)};
     for (const auto& column : Columns) {
-        const double a = totals.a.at(std::string(column.metric)), b = totals.b.at(std::string(column.metric));
+        const double a = sum_of(totals.a, column.metric), b = sum_of(totals.b, column.metric);
         cells.push_back(shown(a, column.scale, column.decimals));
         cells.push_back(shown(b, column.scale, column.decimals));
         cells.push_back(shown(b - a, column.scale, column.decimals, true));
@@ -219,7 +227,7 @@ std::string render_json(const std::vector<const ComparedProgram*>& rows, const T
     nlohmann::json sums;
     for (const auto& column : Columns) {
         const std::string metric(column.metric);
-        const double a = totals.a.count(metric) ? totals.a.at(metric) : 0, b = totals.b.count(metric) ? totals.b.at(metric) : 0;
+        const double a = sum_of(totals.a, metric), b = sum_of(totals.b, metric);
         auto pct = percent(a, b);
         sums[metric] = {{"a", a}, {"b", b}, {"diff", b - a}, {"pct", pct ? nlohmann::json(*pct) : nlohmann::json(nullptr)}};
     }
@@ -227,12 +235,21 @@ std::string render_json(const std::vector<const ComparedProgram*>& rows, const T
                      {"accept_to_other", totals.accept_to_other}, {"other_to_accept", totals.other_to_accept},
                      {"missing", totals.missing},         {"new", totals.added},
                      {"metrics", sums}};
-    return out.dump(2) + "\n";
+    return json_text(out) + "\n";
 }
 
-std::optional<std::vector<CorpusRecord>> read_run(const std::string& path) {
-    if (!std::filesystem::exists(path)) {
+// A run file; an empty one (an empty shard) or one cut short is valid input,
+// and what was skipped is said on stderr.
+std::optional<std::vector<CorpusRecord>> read_run(const std::string& path, std::string_view side) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (!std::filesystem::exists(status)) {
         fmt::print(stderr, "bpfvet compare: {}: no such file\n", path);
+        return std::nullopt;
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+        fmt::print(stderr, "bpfvet compare: {}: not a regular file{}\n", path,
+                   std::filesystem::is_directory(status) ? " (a directory)" : "");
         return std::nullopt;
     }
     auto results = read_results(path);
@@ -240,8 +257,36 @@ std::optional<std::vector<CorpusRecord>> read_run(const std::string& path) {
         fmt::print(stderr, "bpfvet compare: {}\n", results.error());
         return std::nullopt;
     }
-    if (results->torn_lines > 0) fmt::print(stderr, "bpfvet compare: {}: ignored {} unreadable line(s)\n", path, results->torn_lines);
+    if (results->torn_lines > 0)
+        fmt::print(stderr, "bpfvet compare: {}: skipped {} line(s) that are not corpus records (cut short or not JSON)\n",
+                   path, results->torn_lines);
+    if (results->records.empty())
+        fmt::print(stderr, "bpfvet compare: {}: no records (an empty shard?): every program of the other run counts as {}\n",
+                   path, side == "A" ? "new" : "missing");
     return std::move(results->records);
+}
+
+// Runs made by different builds or with different options may differ for that
+// reason alone: say so, naming the first difference.
+void warn_if_made_differently(const std::vector<CorpusRecord>& a, const std::vector<CorpusRecord>& b) {
+    if (a.empty() || b.empty()) return;
+    const CorpusRecord& first_a = a.front();
+    const CorpusRecord& first_b = b.front();
+    if (first_a.version != first_b.version)
+        fmt::print(stderr, "bpfvet compare: warning: A was made by bpfvet {}, B by {}\n", first_a.version, first_b.version);
+    if (first_a.options == first_b.options) return;
+    std::set<std::string> names;
+    for (const auto& [name, value] : first_a.options.items()) names.insert(name);
+    for (const auto& [name, value] : first_b.options.items()) names.insert(name);
+    for (const auto& name : names) {
+        auto shown = [&](const nlohmann::json& options) {
+            auto found = options.find(name);
+            return found == options.end() ? std::string("(not recorded)") : json_text(*found, -1);
+        };
+        if (shown(first_a.options) != shown(first_b.options))
+            fmt::print(stderr, "bpfvet compare: warning: A and B were made with different options: {} {} in A, {} in B\n",
+                       name, shown(first_a.options), shown(first_b.options));
+    }
 }
 
 int run_compare(const CompareOptions& options) {
@@ -254,9 +299,10 @@ int run_compare(const CompareOptions& options) {
         }
         filters.push_back(std::move(*filter));
     }
-    auto a = read_run(options.a);
-    auto b = read_run(options.b);
+    auto a = read_run(options.a, "A");
+    auto b = read_run(options.b, "B");
     if (!a || !b) return ExitBadInput;
+    warn_if_made_differently(*a, *b);
 
     const std::vector<ComparedProgram> joined = join_runs(*a, *b);
     std::vector<const ComparedProgram*> rows;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 namespace bpfvet::tools {
 namespace {
@@ -21,6 +22,8 @@ namespace {
 struct CompileOptions {
     std::string file;
     std::string section;
+    std::string program;              // function name
+    std::optional<std::string> type;  // --type, overriding the section name
     std::string output;
     std::string entry = "bpfvet_entry";
     unsigned optimization_level = 2;
@@ -36,21 +39,28 @@ int fail(const std::string& message) {
 int compile(const CompileOptions& options) {
     auto object = load_or_report(options.file);
     if (!object) return ExitBadInput;
-    const ir::Program* chosen = nullptr;
-    for (const auto& program : object->programs)
-        if (options.section.empty() ? object->programs.size() == 1
-                                    : program.name == options.section || program.section == options.section) {
+    ir::Program* chosen = nullptr;
+    for (auto& program : object->programs) {
+        const bool named = options.program.empty() || program.name == options.program;
+        const bool in_section = options.section.empty() || program.name == options.section || program.section == options.section;
+        const bool only = options.section.empty() && options.program.empty() && object->programs.size() == 1;
+        if ((options.section.empty() && options.program.empty()) ? only : named && in_section) {
             chosen = &program;
             break;
         }
+    }
     if (!chosen) {
         std::string known;
         for (const auto& program : object->programs) known += fmt::format("\n  {} ({})", program.section, program.name);
-        return fail(fmt::format("{}: {}; the object has:{}", options.file,
-                                options.section.empty() ? "several programs: pass --section"
-                                                        : fmt::format("no section '{}'", options.section),
-                                known.empty() ? " no programs" : known));
+        std::string what = !options.program.empty() ? fmt::format("no program '{}'", options.program)
+                           : options.section.empty() ? "several programs: pass --section or --program"
+                                                     : fmt::format("no section '{}'", options.section);
+        return fail(fmt::format("{}: {}; the object has:{}", options.file, what, known.empty() ? " no programs" : known));
     }
+    // The same decision as check and run: --type, else the section's type, else refused.
+    auto type = decide_program_type(*chosen, options.type, options.file);
+    if (!type) return fail(type.error());
+    chosen->type = *type;
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
     if (const ir::Defect* defect = chosen->whole_program_defect()) {
         // Even with --no-verify: neither engine can run code that does not decode.
@@ -85,6 +95,7 @@ int compile(const CompileOptions& options) {
     lowering.addressing = jit::Addressing::Symbolic;
     lowering.entry_name = options.entry;
     lowering.facts = &facts;
+    lowering.count_back_edges = options.no_verify;  // not proven to terminate: loops count (docs/jit.md)
     std::ofstream out(options.output, std::ios::binary);
     if (!out) return fail(fmt::format("cannot write '{}'", options.output));
     if (options.emit_llvm) {
@@ -106,7 +117,10 @@ void register_compile_command(CLI::App& app, CommandAction& action) {
     auto options = std::make_shared<CompileOptions>();
     auto* command = app.add_subcommand("compile", "Compile a program ahead of time to a native object (docs/jit.md)");
     command->add_option("file", options->file, "eBPF ELF object")->required();
-    command->add_option("--section", options->section, "Section or function name of the program");
+    command->add_option("--section,-s", options->section, "Section or function name of the program");
+    command->add_option("--program,-p", options->program, "Function name of the program");
+    command->add_option("--type,-t", options->type,
+                        "Program type, overriding the section name (kernel name without BPF_PROG_TYPE_, e.g. xdp)");
     command->add_option("-o,--output", options->output, "Output file")->required();
     command->add_option("--entry", options->entry, "Symbol of the entry point (default bpfvet_entry)");
     command->add_option("-O", options->optimization_level, "Optimisation level 0-3 (default 2)")->check(CLI::Range(0, 3));

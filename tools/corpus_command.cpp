@@ -17,6 +17,8 @@
 #include "tools/corpus_record.hpp"
 #include "tools/corpus_summary.hpp"
 #include "tools/corpus_worker.hpp"
+#include "tools/text_output.hpp"
+#include "tools/version.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -40,11 +42,7 @@ namespace {
 
 using namespace corpus;
 
-#ifdef BPFVET_VERSION
-constexpr const char* Version = BPFVET_VERSION;
-#else
-constexpr const char* Version = "dev";
-#endif
+constexpr const char* Version = BuildVersion;
 
 // Programs a worker gets at a time: small enough to spread one large object
 // over several workers, large enough that loading the object is amortised.
@@ -119,7 +117,7 @@ class ResultsWriter {
 public:
     explicit ResultsWriter(int fd, bool sync) : fd_(fd), sync_(sync) {}
     void write(const CorpusRecord& record) {
-        std::string line = to_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        std::string line = json_text(to_json(record), -1) + "\n";
         std::string_view rest = line;
         while (!rest.empty()) {
             ssize_t n = ::write(fd_, rest.data(), rest.size());
@@ -177,6 +175,14 @@ std::string last_line(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     auto newline = text.rfind('\n');
     return newline == std::string::npos ? text : text.substr(newline + 1);
+}
+
+// The options a record was made with: every one that can change a record.
+nlohmann::json record_options(const CorpusOptions& options) {
+    return {{"unprivileged", options.unprivileged},     {"max_steps", options.max_steps},
+            {"max_disjuncts", options.max_disjuncts},   {"budget_seconds", options.budget_seconds},
+            {"budget_mb", options.budget_mb},           {"kernel", options.kernel},
+            {"types_from", options.types_from}};
 }
 
 // Why a worker stopped without answering for the program it was busy with.
@@ -294,7 +300,7 @@ private:
     }
 
     std::string list_input(const ObjectFile& object) const {
-        return nlohmann::json{{"mode", "list"}, {"file", object.path}, {"relative", object.relative}}.dump();
+        return json_text(nlohmann::json{{"mode", "list"}, {"file", object.path}, {"relative", object.relative}}, -1);
     }
 
     void submit(WorkerPool& pool, AnalyzeJob job) {
@@ -319,7 +325,7 @@ private:
         const double per_program = options_.budget_seconds * (options_.kernel ? 2 : 1) + WorkerMarginSeconds;
         const size_t id = jobs_.size();
         jobs_.push_back(std::move(job));
-        pool.submit({id, input.dump(), LoadSeconds, per_program});
+        pool.submit({id, json_text(input, -1), LoadSeconds, per_program});
     }
 
     void take_listing(const ObjectFile& object, std::string_view line, std::vector<ProgramEntry>& programs) {
@@ -373,7 +379,10 @@ private:
     }
 
     // Objects that fail as a whole are keyed (file, "", "") and sharded like programs.
-    void write_selected(const CorpusRecord& record) {
+    void write_selected(CorpusRecord record) {
+        // Every record carries every option of the run and the version, whoever made it.
+        record.options = record_options(options_);
+        record.version = Version;
         const bool whole_object = record.key.section.empty() && record.key.program.empty();
         if (whole_object) {
             if (!in_shard(record.key, shard_)) return;
@@ -408,6 +417,25 @@ int plot_or_report(const std::string& svg_path, const std::vector<CorpusRecord>&
     }
     fmt::print(stderr, "bpfvet corpus: plot of {} programs written to {}\n", records.size(), svg_path);
     return ExitOk;
+}
+
+// Why records already in the output cannot be resumed by this run: they were
+// made by another version or with other options (the first difference, named).
+std::optional<std::string> resume_mismatch(const std::vector<CorpusRecord>& earlier, const CorpusOptions& options) {
+    const nlohmann::json wanted = record_options(options);
+    for (const auto& record : earlier) {
+        if (record.version != Version)
+            return fmt::format("its records were made by bpfvet {}, this is {}", record.version.empty() ? "(unknown)" : record.version,
+                               Version);
+        for (const auto& [name, value] : wanted.items()) {
+            const auto there = record.options.find(name);
+            if (there == record.options.end())
+                return fmt::format("its records do not say which {} they were made with (this run: {})", name, value.dump());
+            if (*there != value)
+                return fmt::format("its records were made with {} {}, this run has {}", name, there->dump(), value.dump());
+        }
+    }
+    return std::nullopt;
 }
 
 int run_corpus(const CorpusOptions& options) {
@@ -462,6 +490,12 @@ int run_corpus(const CorpusOptions& options) {
         auto results = read_results(options.out);
         if (!results) {
             fmt::print(stderr, "bpfvet corpus: {}\n", results.error());
+            return ExitBadInput;
+        }
+        if (auto why = resume_mismatch(results->records, options)) {
+            fmt::print(stderr,
+                       "bpfvet corpus: {}: cannot resume: {}; give another --out, or remove the file to start over\n",
+                       options.out, *why);
             return ExitBadInput;
         }
         fd = open(options.out.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

@@ -4,9 +4,12 @@
 
 #include "analyzer/analyzer.hpp"
 #include "ir/elf_loader.hpp"
+#include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 #include "tools/corpus_kernel.hpp"
 #include "tools/corpus_record.hpp"
+#include "tools/map_creation.hpp"
+#include "tools/text_output.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +31,7 @@ namespace {
 
 template <typename Json>
 void emit(const Json& line) {
-    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string text = json_text(line, -1);
     text += '\n';
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
@@ -67,10 +70,9 @@ int run_list(const nlohmann::json& job) {
     }
     nlohmann::json programs = nlohmann::json::array();
     for (const ir::Program& program : object->programs) {
-        ir::ProgramType type = program.type == ir::ProgramType::Unspecified ? ir::ProgramType::SocketFilter : program.type;
         programs.push_back({{"section", program.section},
                             {"program", program.name},
-                            {"type", std::string(ir::program_type_name(type))},
+                            {"type", std::string(ir::program_type_name(program.type))},
                             {"insn_count", program.instructions.size()}});
     }
     emit(nlohmann::json{{"programs", programs}});
@@ -88,7 +90,8 @@ void analyze_into(CorpusRecord& record, const ir::Object& object, const ir::Prog
                   const analyzer::AnalysisOptions& options) {
     try {
         const double cpu_before = process_cpu_seconds();
-        const analyzer::AnalysisResult result = analyzer::analyze_program(object, program, options);
+        analyzer::AnalysisResult result = analyzer::analyze_program(object, program, options);
+        reject_for_uncreatable_maps(object, program, result);  // as check does
         record.cpu_seconds = process_cpu_seconds() - cpu_before;
         record.type = std::string(ir::program_type_name(result.type));
         record.verdict = result.accepted ? VerdictAccept : VerdictReject;
@@ -150,16 +153,17 @@ int run_analyze(const nlohmann::json& job) {
             continue;
         }
         record.insn_count = program->instructions.size();
-        analysis.type = std::nullopt;
-        if (!forced_type.empty()) {
-            analysis.type = ir::program_type_from_name(forced_type);
-            if (!analysis.type) {
-                record.verdict = VerdictBadInput;
-                record.error_message = "unknown program type '" + forced_type + "'";
-                emit(to_json(record));
-                continue;
-            }
+        // The type as check decides it: --types-from's, else the section's; none is bad input.
+        auto type = decide_program_type(*program, forced_type.empty() ? std::nullopt : std::optional(forced_type),
+                                        relative);
+        if (!type) {
+            record.type = std::string(ir::program_type_name(program->type));
+            record.verdict = VerdictBadInput;
+            record.error_message = type.error();
+            emit(to_json(record));
+            continue;
         }
+        analysis.type = *type;
         if (hook_names(CrashHookVariable, record.key.program)) std::raise(SIGKILL);
         if (hook_names(HangHookVariable, record.key.program))
             for (;;) pause();

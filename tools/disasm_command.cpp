@@ -18,7 +18,7 @@ struct DisasmOptions {
 int run_disasm(const DisasmOptions& options) {
     auto object = load_or_report(options.file);
     if (!object) return ExitBadInput;
-    auto programs = select_programs(*object, options.selection);
+    auto programs = select_programs(*object, options.selection, /*need_type=*/false);
     if (!programs) return ExitBadInput;
     ir::DisassemblyOptions format;
     format.with_source = options.source;

@@ -7,6 +7,8 @@
 // after refinement, 1 when any is still rejected, 2 on bad input.
 #include "analyzer/analyzer.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/text_output.hpp"
+#include "tools/map_creation.hpp"
 #include "tools/commands.hpp"
 #include "tools/counterexample_replay.hpp"
 
@@ -42,7 +44,9 @@ int run_explain(const ExplainOptions& options) {
     nlohmann::json json_programs = nlohmann::json::array();
     for (const ir::Program* program : *programs) {
         analyzer::AnalysisResult before = analyzer::analyze_program(*object, *program, plain);
+        reject_for_uncreatable_maps(*object, *program, before);  // as check does
         analyzer::AnalysisResult after = before.accepted ? before : analyzer::analyze_program(*object, *program, refined);
+        if (!before.accepted) reject_for_uncreatable_maps(*object, *program, after);
         if (!before.accepted) confirm_counterexamples(*object, size_t(program - object->programs.data()), after);
         all_accepted = all_accepted && after.accepted;
         if (options.format == "json") {
@@ -72,7 +76,7 @@ int run_explain(const ExplainOptions& options) {
     }
     if (options.format == "json") {
         nlohmann::json out = {{"file", object->path}, {"programs", json_programs}};
-        fmt::print("{}\n", out.dump(2));
+        fmt::print("{}\n", json_text(out));
     }
     return all_accepted ? ExitOk : ExitRejected;
 }

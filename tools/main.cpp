@@ -1,11 +1,15 @@
 #include "tools/commands.hpp"
+#include "tools/version.hpp"
 
 #include <cstdio>
+#include <exception>
+#include <new>
 
 int main(int argc, char** argv) {
     CLI::App app{"bpfvet: static verifier, analyzer, JIT and runtime for eBPF"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "Show help for every subcommand");
+    app.set_version_flag("--version", std::string("bpfvet ") + bpfvet::tools::BuildVersion, "Print the version and exit");
 
     bpfvet::tools::CommandAction action;
     bpfvet::tools::register_sections_command(app, action);
@@ -26,5 +30,15 @@ int main(int argc, char** argv) {
         // --help is not an error; every real usage error is exit code 2.
         return code == 0 ? 0 : 2;
     }
-    return action ? action() : 2;
+    if (!action) return 2;
+    // The last resort: every command reports its own errors, so an exception
+    // here is a bug or the system out of memory; still a message and exit 2.
+    try {
+        return action();
+    } catch (const std::bad_alloc&) {
+        std::fputs("bpfvet: out of memory\n", stderr);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "bpfvet: internal error: %s\n", error.what());
+    }
+    return 2;
 }

@@ -14,8 +14,10 @@
 #include "ir/elf_loader.hpp"
 #include "runtime/runtime.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/text_output.hpp"
 #include "tools/commands.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fmt/format.h>
@@ -33,6 +35,7 @@ using runtime::Map;
 struct RunCommandOptions {
     std::string file;
     std::string section;
+    std::string program;  // function name
     std::string packet;
     std::string context;
     std::string memory;
@@ -44,6 +47,8 @@ struct RunCommandOptions {
     uint64_t budget = 100'000'000;
     bool no_verify = false;
     bool unchecked = false;
+    bool all_map_entries = false;
+    uint64_t map_memory_mib = runtime::DefaultMapMemoryBudget >> 20;
     unsigned cpus = 1;
 };
 
@@ -183,52 +188,62 @@ struct MapDump {
     std::string name;
     std::string type;
     uint32_t key_size, value_size, max_entries;
-    std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
+    std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;  // non-zero values, shown
     std::vector<std::vector<uint8_t>> records;  // ring buffer records, queue/stack values (in pop order)
-    bool truncated = false;
+    uint64_t zero_entries = 0;    // entries whose value is all zero: counted, not shown
+    uint64_t entries_left = 0;    // non-zero entries (or records) past the limit: counted, not shown
+    bool values_cut = false;      // some value shown only up to the byte limit
     uint64_t dropped = 0;
 };
 
-constexpr size_t MaxEntriesShown = 256;
+// What `run` prints of each map: every entry and byte with --all-map-entries.
+struct MapDumpLimits {
+    size_t entries = 64;          // non-zero entries (or records) shown per map
+    size_t value_bytes = 4096;    // bytes shown of one value
+    bool zero_entries = false;    // all-zero entries shown too
+    static MapDumpLimits unlimited() { return {SIZE_MAX, SIZE_MAX, true}; }
+};
 
-MapDump dump_map(Map& map) {
+MapDump dump_map(Map& map, const MapDumpLimits& limits) {
     const auto& d = map.definition();
-    MapDump dump{map.name(), ir::map_type_name(d.type), d.key_size, d.value_size, d.max_entries, {}, {}, false, 0};
+    MapDump dump{map.name(), ir::map_type_name(d.type), d.key_size, d.value_size, d.max_entries, {}, {}};
+    auto shown = [&](std::span<const uint8_t> bytes) {
+        if (bytes.size() <= limits.value_bytes) return std::vector<uint8_t>(bytes.begin(), bytes.end());
+        dump.values_cut = true;
+        return std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(limits.value_bytes));
+    };
+    auto keep_record = [&](std::span<const uint8_t> record) {
+        if (dump.records.size() < limits.entries) dump.records.push_back(shown(record));
+        else ++dump.entries_left;
+    };
     switch (d.type) {
     case ir::MapType::Ringbuf: {
         auto& ring = static_cast<runtime::RingBuffer&>(map);
-        ring.consume([&](std::span<const uint8_t> record) {
-            if (dump.records.size() < MaxEntriesShown) dump.records.emplace_back(record.begin(), record.end());
-            else dump.truncated = true;
-        });
+        ring.consume(keep_record);
         dump.dropped = ring.dropped();
         return dump;
     }
     case ir::MapType::Queue:
     case ir::MapType::Stack: {
         std::vector<uint8_t> value(map.host_value_size());
-        while (map.host_lookup_and_delete(nullptr, value.data()) == 0 && dump.records.size() < MaxEntriesShown)
-            dump.records.push_back(value);
+        while (map.host_lookup_and_delete(nullptr, value.data()) == 0) keep_record(value);
         return dump;
     }
     case ir::MapType::PerfEventArray: return dump;
     default: break;
     }
+    const bool handles = d.type == ir::MapType::ProgArray || d.type == ir::MapType::ArrayOfMaps ||
+                         d.type == ir::MapType::HashOfMaps;
     std::vector<uint8_t> key(d.key_size), next(d.key_size), value(std::max<size_t>(map.host_value_size(), 4));
     const void* previous = nullptr;
     while (map.host_get_next_key(previous, next.data()) == 0) {
-        if (dump.entries.size() == MaxEntriesShown) {
-            dump.truncated = true;
-            break;
-        }
         key = next;
         previous = key.data();
-        long found = map.host_lookup(key.data(), value.data());
-        if (found == 0) {
-            size_t size = d.type == ir::MapType::ProgArray || d.type == ir::MapType::ArrayOfMaps ||
-                                  d.type == ir::MapType::HashOfMaps ? 4 : map.host_value_size();
-            dump.entries.emplace_back(key, std::vector<uint8_t>(value.begin(), value.begin() + long(size)));
-        }
+        if (map.host_lookup(key.data(), value.data()) != 0) continue;
+        const std::span<const uint8_t> bytes(value.data(), handles ? 4 : map.host_value_size());
+        if (!limits.zero_entries && std::ranges::all_of(bytes, [](uint8_t b) { return b == 0; })) ++dump.zero_entries;
+        else if (dump.entries.size() < limits.entries) dump.entries.emplace_back(key, shown(bytes));
+        else ++dump.entries_left;
     }
     return dump;
 }
@@ -278,25 +293,37 @@ int run_program(RunCommandOptions options) {
 
     // Pick the program: --section (section or function name); an object with one program needs none.
     // A function name is exact; a section may hold several programs (the first is taken).
+    // --program names the function exactly; --section a section or function name.
     const ir::Program* chosen = nullptr;
     size_t chosen_index = 0;
-    for (size_t i = 0; i < object.programs.size() && !chosen; ++i)
-        if (options.section.empty() ? object.programs.size() == 1 : object.programs[i].name == options.section)
-            chosen = &object.programs[chosen_index = i];
-    for (size_t i = 0; i < object.programs.size() && !chosen; ++i)
-        if (object.programs[i].section == options.section) chosen = &object.programs[chosen_index = i];
+    auto in_section = [&](const ir::Program& program) {
+        return options.section.empty() || program.section == options.section || program.name == options.section;
+    };
+    if (!options.program.empty()) {
+        for (size_t i = 0; i < object.programs.size() && !chosen; ++i)
+            if (object.programs[i].name == options.program && in_section(object.programs[i]))
+                chosen = &object.programs[chosen_index = i];
+    } else {
+        for (size_t i = 0; i < object.programs.size() && !chosen; ++i)
+            if (options.section.empty() ? object.programs.size() == 1 : object.programs[i].name == options.section)
+                chosen = &object.programs[chosen_index = i];
+        for (size_t i = 0; i < object.programs.size() && !chosen && !options.section.empty(); ++i)
+            if (object.programs[i].section == options.section) chosen = &object.programs[chosen_index = i];
+    }
     if (!chosen) {
         std::string sections;
         for (const auto& program : object.programs) sections += fmt::format("\n  {} ({})", program.section, program.name);
-        return report_error(fmt::format("{}: {}; the object has:{}", options.file,
-                                        options.section.empty() ? "several programs: pass --section"
-                                                                : fmt::format("no section '{}'", options.section),
+        std::string what = !options.program.empty() ? fmt::format("no program '{}'", options.program)
+                           : options.section.empty() ? "several programs: pass --section or --program"
+                                                     : fmt::format("no section '{}'", options.section);
+        return report_error(fmt::format("{}: {}; the object has:{}", options.file, what,
                                         sections.empty() ? " no programs" : sections));
     }
-    if (!options.type.empty() && format == "elf") {
-        auto type = ir::program_type_from_name(options.type);
-        if (!type) return report_error(fmt::format("unknown program type '{}'", options.type));
-        const_cast<ir::Program*>(chosen)->type = *type;
+    if (format == "elf") {
+        const auto forced = options.type.empty() ? std::nullopt : std::optional<std::string>(options.type);
+        auto type = decide_program_type(*chosen, forced, options.file);
+        if (!type) return report_error(type.error());
+        object.programs[chosen_index].type = *type;
     }
     std::string where = fmt::format("{}: section {}", options.file, chosen->section);
     if (const ir::Defect* defect = chosen->whole_program_defect()) {
@@ -349,6 +376,7 @@ int run_program(RunCommandOptions options) {
 
     runtime::RuntimeOptions runtime_options;
     runtime_options.cpus = options.cpus;
+    runtime_options.map_memory_budget = std::min<uint64_t>(options.map_memory_mib, 1ull << 40) << 20;
     std::string section = chosen->section;
     auto loaded = runtime::LoadedObject::create(std::move(object), std::move(runtime_options));
     if (!loaded) return report_error(loaded.error().to_string());
@@ -394,7 +422,8 @@ int run_program(RunCommandOptions options) {
     auto trace = (*loaded)->trace().take();
     auto perf = (*loaded)->take_perf_records();
     std::vector<MapDump> maps;
-    for (Map* map : (*loaded)->maps()) maps.push_back(dump_map(*map));
+    const MapDumpLimits limits = options.all_map_entries ? MapDumpLimits::unlimited() : MapDumpLimits{};
+    for (Map* map : (*loaded)->maps()) maps.push_back(dump_map(*map, limits));
     ir::ProgramType type = (*program)->type;
 
     if (options.format == "json") {
@@ -432,7 +461,10 @@ int run_program(RunCommandOptions options) {
             nlohmann::json records = nlohmann::json::array();
             for (const auto& record : dump.records) records.push_back(to_hex(record));
             nlohmann::json item = {{"type", dump.type}, {"key_size", dump.key_size}, {"value_size", dump.value_size},
-                                   {"max_entries", dump.max_entries}, {"entries", entries}, {"truncated", dump.truncated}};
+                                   {"max_entries", dump.max_entries}, {"entries", entries},
+                                   {"zero_entries", dump.zero_entries}, {"entries_not_shown", dump.entries_left},
+                                   {"values_cut", dump.values_cut},
+                                   {"truncated", dump.entries_left > 0 || dump.values_cut}};
             if (dump.type == "ringbuf" || dump.type == "queue" || dump.type == "stack") item["records"] = records;
             if (dump.type == "ringbuf") item["dropped"] = dump.dropped;
             maps_json[dump.name] = item;
@@ -442,7 +474,7 @@ int run_program(RunCommandOptions options) {
             out["ns_per_run"] = *ns_per_run;
             out["repeat"] = options.repeat;
         }
-        fmt::print("{}\n", out.dump(2));
+        fmt::print("{}\n", json_text(out));
     } else {
         fmt::print("{} ({}, {} engine, {})\n", where, ir::program_type_name(type), options.engine,
                    run_options.checked ? "checked" : "unchecked");
@@ -470,7 +502,12 @@ int run_program(RunCommandOptions options) {
             fmt::print("\n");
             for (const auto& [key, value] : dump.entries) fmt::print("    {}: {}\n", spaced_hex(key), spaced_hex(value));
             for (const auto& record : dump.records) fmt::print("    {}\n", spaced_hex(record));
-            if (dump.truncated) fmt::print("    ... (first {} shown)\n", MaxEntriesShown);
+            if (dump.entries_left)
+                fmt::print("    ... {} more non-zero {} (--all-map-entries shows them)\n", dump.entries_left,
+                           dump.entries_left == 1 ? "entry" : "entries");
+            if (dump.values_cut) fmt::print("    (values cut at {} bytes; --all-map-entries shows them whole)\n", limits.value_bytes);
+            if (dump.zero_entries)
+                fmt::print("    {} all-zero {} not shown\n", dump.zero_entries, dump.zero_entries == 1 ? "entry" : "entries");
         }
         if (ns_per_run) fmt::print("repeat: {} runs, {:.1f} ns per run\n", options.repeat, *ns_per_run);
     }
@@ -484,6 +521,7 @@ void register_run_command(CLI::App& app, CommandAction& action) {
     auto* command = app.add_subcommand("run", "Run a program in the runtime (after verifying it)");
     command->add_option("file", options->file, "eBPF ELF object, raw bytecode (.bin) or assembly (.s, .asm, .data)")->required();
     command->add_option("--section,-s", options->section, "The program's section or function name");
+    command->add_option("--program,-p", options->program, "The program's function name");
     command->add_option("--packet", options->packet, "Packet bytes: HEX or @FILE");
     command->add_option("--ctx", options->context, "Context bytes (tracing blob, or leading xdp_md/__sk_buff fields): HEX or @FILE");
     command->add_option("--mem", options->memory, "Raw/asm input: the memory r1 points to (r2 = its length): HEX or @FILE");
@@ -498,6 +536,12 @@ void register_run_command(CLI::App& app, CommandAction& action) {
     command->add_option("--budget", options->budget, "Instruction budget per run (default 100000000)");
     command->add_option("--cpus", options->cpus, "Per-CPU slots of per-CPU maps (default 1)");
     command->add_flag("--no-verify", options->no_verify, "Run without verifying first");
+    command->add_flag("--all-map-entries", options->all_map_entries,
+                      "Print every map entry, all-zero ones included, and whole values (default: the first 64 "
+                      "non-zero entries per map, values up to 4096 bytes)");
+    command->add_option("--map-memory", options->map_memory_mib,
+                        "MiB the maps of the object may take together (default 1024)")
+        ->check(CLI::PositiveNumber);
     command->add_flag("--unchecked", options->unchecked, "Interpreter: skip the per-access memory checks (trust the verifier)");
     command->callback([options, &action] { action = [options] { return run_program(*options); }; });
 }

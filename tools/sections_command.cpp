@@ -1,5 +1,6 @@
 // `bpfvet sections FILE`: what the object holds, program by program.
 #include "tools/cli_common.hpp"
+#include "tools/text_output.hpp"
 #include "tools/commands.hpp"
 
 #include <fmt/format.h>
@@ -13,6 +14,12 @@ struct SectionsOptions {
     std::string format = "text";
 };
 
+// A map by name; an index the object does not define (an instruction may name
+// any index: the kernel then rejects that program) is shown as such.
+std::string map_label(const ir::Object& object, uint32_t index) {
+    return index < object.maps.size() ? object.maps[index].name : fmt::format("#{} (no such map)", index);
+}
+
 int run_sections(const SectionsOptions& options) {
     auto object = load_or_report(options.file);
     if (!object) return ExitBadInput;
@@ -20,7 +27,7 @@ int run_sections(const SectionsOptions& options) {
         nlohmann::json programs = nlohmann::json::array();
         for (const auto& program : object->programs) {
             nlohmann::json maps = nlohmann::json::array();
-            for (uint32_t index : program.maps_used()) maps.push_back(object->maps[index].name);
+            for (uint32_t index : program.maps_used()) maps.push_back(map_label(*object, index));
             nlohmann::json functions = nlohmann::json::array();
             for (const auto& f : program.functions) functions.push_back(f.name);
             programs.push_back({{"section", program.section},
@@ -39,14 +46,14 @@ int run_sections(const SectionsOptions& options) {
                             {"max_entries", map.max_entries},
                             {"flags", map.flags}});
         nlohmann::json out = {{"file", object->path}, {"license", object->license}, {"programs", programs}, {"maps", maps}};
-        fmt::print("{}\n", out.dump(2));
+        fmt::print("{}\n", json_text(out));
         return ExitOk;
     }
     fmt::print("{}: license \"{}\"\n", object->path, object->license);
     fmt::print("{:<28} {:<32} {:<16} {:>6}  {}\n", "SECTION", "PROGRAM", "TYPE", "INSNS", "MAPS");
     for (const auto& program : object->programs) {
         std::string maps;
-        for (uint32_t index : program.maps_used()) maps += (maps.empty() ? "" : ",") + object->maps[index].name;
+        for (uint32_t index : program.maps_used()) maps += (maps.empty() ? "" : ",") + map_label(*object, index);
         fmt::print("{:<28} {:<32} {:<16} {:>6}  {}\n", program.section, program.name, ir::program_type_name(program.type),
                    program.instructions.size(), maps);
     }

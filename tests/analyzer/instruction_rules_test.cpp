@@ -112,6 +112,79 @@ TEST(Alignment, AtomicsMustBeAlignedEvenInMapValues) {
     EXPECT_TRUE(plain.result.accepted) << plain.codes();
 }
 
+TEST(Atomics, LoadAcquireReadsAndStoreReleaseWrites) {
+    // cgroup/sock programs return 0 or 1: the loaded value decides the verdict.
+    const auto returning = [](const char* stored) {
+        std::string text = std::string("r1 = ") + stored + R"(
+            store_release((u64 *)(r10 - 8), r1)
+            r0 = load_acquire((u64 *)(r10 - 8))
+            exit
+        )";
+        return check(text, ir::ProgramType::CgroupSock);
+    };
+    auto one = returning("1");
+    EXPECT_TRUE(one.result.accepted) << one.codes();
+    auto two = returning("2");
+    EXPECT_TRUE(two.rejected_with("return-value")) << two.codes();
+    auto packet = check(R"(
+        r0 = load_acquire((u32 *)(r1 + 0))
+        r0 = 0
+        exit
+    )", Xdp);
+    EXPECT_TRUE(packet.rejected_with("memory-access")) << packet.codes();
+}
+
+TEST(Calls, AFunctionMayReturnWithoutSettingR0IfTheCallerDoesNotReadIt) {
+    auto safe = check(R"(
+        r1 = 1
+        call sub
+        r0 = 0
+        exit
+    sub:
+        r2 = r1
+        exit
+    )", Socket);
+    EXPECT_TRUE(safe.result.accepted) << safe.codes();
+    auto bad = check(R"(
+        r1 = 1
+        call sub
+        exit
+    sub:
+        r2 = r1
+        exit
+    )", Socket);
+    EXPECT_TRUE(bad.rejected_with("uninitialized-register")) << bad.codes();
+    EXPECT_EQ(bad.result.errors.front().pc, 2u);
+}
+
+TEST(Spills, TheLowBytesOfASpilledNumberAreThatNumberTruncated) {
+    // rand << 32 has zero low bits: a 32-bit fill of its spill is 0 (the kernel's
+    // narrowing fill), so the read through r9 is never reached.
+    auto safe = check(R"(
+        call 7
+        r0 <<= 32
+        *(u64 *)(r10 - 8) = r0
+        r0 = *(u32 *)(r10 - 8)
+        if r0 == 0 goto out
+        r0 = *(u64 *)(r9 + 0)
+    out:
+        exit
+    )", Socket);
+    EXPECT_TRUE(safe.result.accepted) << safe.codes();
+    // Not at the slot start: the bytes are the number's high half, unknown here.
+    auto bad = check(R"(
+        call 7
+        r0 <<= 32
+        *(u64 *)(r10 - 8) = r0
+        r0 = *(u32 *)(r10 - 4)
+        if r0 == 0 goto out
+        r0 = *(u64 *)(r9 + 0)
+    out:
+        exit
+    )", Socket);
+    EXPECT_FALSE(bad.result.accepted) << bad.codes();
+}
+
 TEST(PointerArithmetic, NothingIsSubtractedFromTheStackPointer) {
     auto bad = check("r0 = 0\n r1 = r10\n r1 -= 8\n *(u64 *)(r1 + 0) = r0\n exit\n", Socket);
     EXPECT_TRUE(bad.rejected_with("pointer-arithmetic")) << bad.codes();

@@ -14,8 +14,9 @@ struct CliResult {
     std::string output;  // stdout and stderr together
 };
 
-inline CliResult run_cli(const std::string& arguments) {
-    std::string command = std::string(BPFVET_CLI) + " " + arguments + " 2>&1";
+// Runs a whole shell command line (e.g. under `timeout`), output merged.
+inline CliResult run_shell(const std::string& command_line) {
+    std::string command = command_line + " 2>&1";
     CliResult result;
     FILE* pipe = popen(command.c_str(), "r");
     if (!pipe) return result;
@@ -26,6 +27,8 @@ inline CliResult run_cli(const std::string& arguments) {
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
 }
+
+inline CliResult run_cli(const std::string& arguments) { return run_shell(std::string(BPFVET_CLI) + " " + arguments); }
 
 inline std::string quote(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 

@@ -162,6 +162,8 @@ TEST(CompareRuns, UnprivilegedRulesShowAsAnAcceptToReject) {
     ASSERT_EQ(run_cli("corpus " + quote(samples / "bad") + " --jobs 2 --unprivileged --out " + quote(unprivileged)).exit_code, 0);
     CliResult result = run_cli("compare " + quote(privileged) + " " + quote(unprivileged) + " --format json");
     EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_NE(result.output.find("different options: unprivileged false in A, true in B"), std::string::npos)
+        << result.output;
     auto json = json_part(result.output);
     ASSERT_EQ(json["programs"].size(), 2u);
     EXPECT_EQ(json["programs"][0]["program"], "socket_pointer_leak");
