@@ -89,7 +89,7 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
                const AnalysisOptions& options, ir::ProgramType type)
     : object_(object), program_(program), cfg_(cfg), options_(options), type_(type),
       context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)),
-      live_before_(live_before_instructions(program, cfg, live_in_)), prune_points_(prune_points_of(program)), access_kinds_(program.instructions.size(), 0),
+      live_before_(live_before_instructions(program, cfg, live_in_)), prune_points_(prune_points_of(program)), access_kinds_(program.instructions.size(), 0), splits_(program.instructions.size(), 0),
       thresholds_(comparison_thresholds(program)) {
     for (const auto& function : cfg.functions)
         for (const auto& element : function.wto) collect_loop_heads(function, element, loop_heads_);
@@ -222,11 +222,30 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     } else {
         report(state, ErrorCode::BudgetExceeded, pc,
                fmt::format("{} (the kernel's limit on processed instructions): the program has too many paths "
-                           "that no explored state covers",
-                           why),
+                           "that no explored state covers{}",
+                           why, busiest_branches()),
                {});
     }
     return true;
+}
+
+std::string Engine::busiest_branches() const {
+    std::vector<uint32_t> order;
+    for (uint32_t pc = 0; pc < splits_.size(); ++pc)
+        if (splits_[pc] > 0) order.push_back(pc);
+    if (order.empty()) return "";
+    const size_t shown = std::min<size_t>(order.size(), 3);
+    std::partial_sort(order.begin(), order.begin() + ptrdiff_t(shown), order.end(),
+                      [&](uint32_t a, uint32_t b) { return splits_[a] > splits_[b]; });
+    std::string out = "; the paths split most at ";
+    for (size_t i = 0; i < shown; ++i) {
+        const uint32_t pc = order[i];
+        std::string where;
+        if (const ir::SourceLocation* line = program_.location(pc); line && line->line > 0)
+            where = fmt::format(" ({}:{})", line->file, line->line);
+        out += fmt::format("{}instruction {}{}, {} times", i == 0 ? "" : ", ", pc, where, splits_[pc]);
+    }
+    return out;
 }
 
 void Engine::check_exit(uint32_t pc, AbstractState& state) {

@@ -224,6 +224,10 @@ public:
     };
     std::vector<StackAccess> stack_accesses_;
     // The loop a path has gone round most often, for the budget's message.
+    // Per conditional jump: how often a path split there (both ways feasible),
+    // to name the branches that use up the budget.
+    std::vector<uint64_t> splits_;
+    [[nodiscard]] std::string busiest_branches() const;
     uint32_t hot_loop_pc_ = 0;
     uint64_t hot_loop_visits_ = 0;
     // Why widening could not finish the loop at each head pc, for that message.

@@ -283,6 +283,7 @@ void Explorer::run_path(Path& path) {
             const uint32_t target = uint32_t(int64_t(pc) + insn.jump_offset() + 1);
             path.previous_pc = pc;
             if (taken && fallthrough) {
+                ++engine_.splits_[pc];
                 push_branch(path, target, std::move(out.taken));
                 path.state = std::move(out.fallthrough);
                 path.pc = pc + 1;

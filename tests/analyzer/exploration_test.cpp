@@ -184,6 +184,12 @@ TEST(Pruning, TooManyPathsRunIntoTheKernelsLimit) {
     auto bad = check(text, Socket);
     EXPECT_TRUE(bad.rejected_with("budget-exceeded")) << bad.codes();
     EXPECT_NE(bad.result.errors.front().message.find("kernel's limit"), std::string::npos) << bad.codes();
+    // It names the branches that split the paths (the diamonds' tests: every 5th instruction from 5).
+    const std::string& message = bad.result.errors.front().message;
+    auto at = message.find("the paths split most at instruction ");
+    ASSERT_NE(at, std::string::npos) << message;
+    const int pc = std::stoi(message.substr(at + std::string("the paths split most at instruction ").size()));
+    EXPECT_EQ((pc - 5) % 5, 0) << message;
 }
 
 // --- What the kernel keeps along a path.
