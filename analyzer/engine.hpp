@@ -178,6 +178,9 @@ public:
                                        Access access, const Value* stored, bool variable_size = false);
     bool check_stack_depth(uint32_t pc, AbstractState& state);
     // transfer_call.cpp: unprivileged helpers may not read spilled pointers from the stack.
+    bool check_helper_gates(uint32_t pc, AbstractState& state, const HelperPrototype& helper);
+    bool check_helper_memory(uint32_t pc, AbstractState& state, int reg, int64_t bytes, Access access,
+                             const HelperPrototype& helper);
     bool check_no_spilled_pointer(uint32_t pc, AbstractState& state, int reg, int64_t size,
                                   const HelperPrototype& helper);
 

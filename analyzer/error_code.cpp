@@ -6,7 +6,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-constexpr std::array<ErrorCodeInfo, 26> error_codes{{
+constexpr std::array<ErrorCodeInfo, 27> error_codes{{
     {ErrorCode::UninitializedRegister, "uninitialized-register",
      "a register is read before anything was written to it",
      "assign the register on every path that reaches this instruction"},
@@ -46,6 +46,9 @@ constexpr std::array<ErrorCodeInfo, 26> error_codes{{
     {ErrorCode::UnknownHelper, "unknown-helper",
      "the program calls a helper function this analyzer does not know",
      "use a helper known to the kernel, or add its prototype to analyzer/helper_table.cpp"},
+    {ErrorCode::UnmodelledHelper, "unmodelled-helper",
+     "the helper takes or returns something this analyzer does not model (BTF objects, dynptrs, timers, ...)",
+     "check the program with the kernel itself, or keep the call out of the code bpfvet gates"},
     {ErrorCode::HelperNotAllowed, "helper-not-allowed",
      "this helper may not be called from this program type",
      "use a helper available to this program type, or load the program with another type"},

@@ -23,6 +23,7 @@ enum class ErrorCode {
     PointerLeak,
     HelperArgument,
     UnknownHelper,
+    UnmodelledHelper,
     HelperNotAllowed,
     ReadOnlyWrite,
     UnboundedLoop,

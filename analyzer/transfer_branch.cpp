@@ -187,14 +187,13 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         return out;
     }
 
-    // Null checks: a pointer against the constant 0.
+    // Null checks: a pointer against the immediate 0. As in the kernel, a
+    // register that holds 0 tells nothing about the pointer.
     const bool left_pointer = left.is_pointer();
     const Value& pointer = left_pointer ? left : right;
     const Value& other = left_pointer ? right : left;
     const int pointer_reg = left_pointer ? insn.dst : (uses_register ? insn.src : -1);
-    // Only against the immediate 0 (BPF_K): the kernel's mark_ptr_or_null_regs
-    // learns nothing from a register that happens to hold 0.
-    if (!uses_register && pointer.is_pointer() && other.is_constant(0) && (op == JmpOp::Jeq || op == JmpOp::Jne) &&
+    if (pointer.is_pointer() && !uses_register && other.is_constant(0) && (op == JmpOp::Jeq || op == JmpOp::Jne) &&
         pointer_reg >= 0) {
         BranchStates out{state, state};
         AbstractState& equal = op == JmpOp::Jeq ? out.taken : out.fallthrough;

@@ -13,6 +13,7 @@ namespace {
 
 constexpr int max_call_frames = 8;
 constexpr uint64_t max_memory_size = uint64_t(1) << 29;
+constexpr int32_t map_lookup_helper = 1;
 constexpr int32_t tail_call_helper = 12;
 
 std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
@@ -39,6 +40,62 @@ bool Engine::check_no_spilled_pointer(uint32_t pc, AbstractState& state, int reg
     return true;
 }
 
+// The prototype's gates before any argument: known, modelled, offered to this
+// program type, license and privileges.
+bool Engine::check_helper_gates(uint32_t pc, AbstractState& state, const HelperPrototype& helper) {
+    for (size_t i = 0; i < helper.arguments.size(); ++i) {
+        std::string_view what = unmodelled_argument(helper.arguments[i]);
+        if (what.empty()) continue;
+        report(state, ErrorCode::UnmodelledHelper, pc,
+               fmt::format("argument {} of {} is {}, which this analyzer does not model", i + 1, helper_label(helper),
+                           what),
+               {});
+        return false;
+    }
+    if (std::string_view what = unmodelled_result(helper.returns); !what.empty()) {
+        report(state, ErrorCode::UnmodelledHelper, pc,
+               fmt::format("{} returns {}, which this analyzer does not model", helper_label(helper), what), {});
+        return false;
+    }
+    if (helper.needs_cap_bpf() && options_.unprivileged) {
+        report(state, ErrorCode::HelperNotAllowed, pc,
+               fmt::format("{} needs CAP_BPF: an unprivileged loader cannot call it", helper_label(helper)), {});
+        return false;
+    }
+    if (!helper_allowed(helper, type_)) {
+        report(state, ErrorCode::HelperNotAllowed, pc,
+               fmt::format("programs of type {} cannot call {}", ir::program_type_name(type_), helper_label(helper)),
+               {});
+        return false;
+    }
+    // An object without a license section is taken as GPL, as the corpora's loaders take it.
+    if (helper.has(trait::gpl) && !object_.license.empty() && !license_is_gpl_compatible(object_.license)) {
+        report(state, ErrorCode::HelperNotAllowed, pc,
+               fmt::format("cannot call GPL-restricted function {} from a program with license '{}'",
+                           helper_label(helper), object_.license),
+               {});
+        return false;
+    }
+    if (helper.has(trait::sleeps)) {
+        report(state, ErrorCode::HelperNotAllowed, pc,
+               fmt::format("{} might sleep: the kernel allows it only in sleepable programs, which this analyzer "
+                           "does not model",
+                           helper_label(helper)),
+               {});
+        return false;
+    }
+    return true;
+}
+
+// Memory of `bytes` bytes at the pointer in `reg` for a helper: pointers into
+// the packet only for helpers that accept them, no spilled pointer leaked.
+bool Engine::check_helper_memory(uint32_t pc, AbstractState& state, int reg, int64_t bytes, Access access,
+                                 const HelperPrototype& helper) {
+    if (bytes == 0) return true;
+    if (access == Access::Read && !check_no_spilled_pointer(pc, state, reg, bytes, helper)) return false;
+    return access_memory(pc, state, reg, 0, bytes, access, nullptr, true).has_value();
+}
+
 void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
     const HelperPrototype* helper = helper_prototype(insn.imm);
     if (helper == nullptr) {
@@ -58,17 +115,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                {});
         return;
     }
-    if (helper->needs_cap_bpf && options_.unprivileged) {
-        report(state, ErrorCode::HelperNotAllowed, pc,
-               fmt::format("{} needs CAP_BPF: an unprivileged loader cannot call it", helper_label(*helper)), {});
-        return;
-    }
-    if (!helper_allowed(*helper, type_)) {
-        report(state, ErrorCode::HelperNotAllowed, pc,
-               fmt::format("programs of type {} cannot call {}", ir::program_type_name(type_), helper_label(*helper)),
-               {});
-        return;
-    }
+    if (!check_helper_gates(pc, state, *helper)) return;
     std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
     std::optional<uint32_t> callback;  // the function a Callback argument names
     std::vector<uint32_t> map_set;  // every map it may be
@@ -77,10 +124,6 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         const int reg = int(i) + 1;
         if (kind == ArgumentKind::None) break;
         if (kind == ArgumentKind::Size || kind == ArgumentKind::SizeOrZero) continue;  // checked with its memory
-        if (kind == ArgumentKind::ReadableMemoryOrNull && state.reg(reg).is_constant(0)) {
-            ++i;  // a null buffer: its size is not checked
-            continue;
-        }
         if (!require_initialized(pc, state, reg)) return;
         const Value arg = state.reg(reg);
         auto wrong = [&](std::string what) {
@@ -89,6 +132,16 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                                describe_value(arg, &object_)),
                    {reg});
         };
+        // The kernel's may_access_direct_pkt_data, checked before the argument's type.
+        if (kind != ArgumentKind::Anything && (arg.is_pointer(PointerKind::Packet) || arg.is_pointer(PointerKind::PacketMeta)) &&
+            !helper_accepts_packet(*helper, type_)) {
+            report(state, ErrorCode::HelperArgument, pc,
+                   fmt::format("helper access to the packet is not allowed: r{} points into the packet, which {} "
+                               "does not accept in {} programs (its prototype has no pkt_access)",
+                               reg, helper_label(*helper), ir::program_type_name(type_)),
+                   {reg});
+            return;
+        }
         switch (kind) {
         case ArgumentKind::Anything:
             if (!arg.is_scalar() && options_.unprivileged) {
@@ -133,6 +186,9 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             }
             break;
         }
+        case ArgumentKind::ContextOrNull:
+            if (arg.is_constant(0)) break;
+            [[fallthrough]];
         case ArgumentKind::Context:
             if (arg.is_pointer(PointerKind::Context) && arg.number.constant_value() != 0) {
                 report(state, ErrorCode::ContextAccess, pc,
@@ -143,7 +199,14 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 return;
             }
             if (!arg.is_pointer(PointerKind::Context)) {
-                wrong("the context pointer");
+                wrong(kind == ArgumentKind::Context ? "the context pointer" : "the context pointer or 0");
+                return;
+            }
+            break;
+        case ArgumentKind::StackOrNull:
+            if (arg.is_constant(0)) break;
+            if (!arg.is_pointer(PointerKind::Stack)) {
+                wrong("a pointer into the stack or 0");
                 return;
             }
             break;
@@ -169,14 +232,14 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             }
             callback = arg.region;
             break;
-        case ArgumentKind::Socket:
-            if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null) {
+        case ArgumentKind::SocketCommon:
+            if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null || arg.number.constant_value() != 0) {
                 wrong("a socket pointer tested against null");
                 return;
             }
             break;
         case ArgumentKind::SocketReference:
-            if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null) {
+            if (!arg.is_pointer(PointerKind::Socket) || arg.maybe_null || arg.number.constant_value() != 0) {
                 wrong("a socket from bpf_sk_lookup_* tested against null");
                 return;
             }
@@ -198,6 +261,9 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 return;
             }
             break;
+        case ArgumentKind::MapValueOrNull:
+            if (arg.is_constant(0)) break;
+            [[fallthrough]];
         case ArgumentKind::MapKey:
         case ArgumentKind::MapValue:
         case ArgumentKind::MapValueOutput: {
@@ -205,37 +271,64 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 wrong("a pointer after a map argument");
                 return;
             }
+            const bool key = kind == ArgumentKind::MapKey;
             const ir::MapDefinition& definition = object_.maps[*map];
-            uint32_t size = kind == ArgumentKind::MapKey ? definition.key_size : definition.value_size;
+            uint32_t size = key ? definition.key_size : definition.value_size;
             for (uint32_t index : map_set) {
                 const ir::MapDefinition& other = object_.maps[index];
-                uint32_t other_size = kind == ArgumentKind::MapKey ? other.key_size : other.value_size;
+                uint32_t other_size = key ? other.key_size : other.value_size;
                 if (other_size == 0) size = 0;
                 else if (size != 0) size = std::max(size, other_size);
             }
             if (!arg.is_pointer() || arg.pointer == PointerKind::Context || arg.pointer == PointerKind::MapPointer ||
                 arg.pointer == PointerKind::PacketEnd) {
-                wrong(kind == ArgumentKind::MapKey ? "a pointer to the key" : "a pointer to the value");
+                wrong(key ? "a pointer to the key" : "a pointer to the value");
                 return;
             }
             if (size == 0) {
                 report(state, ErrorCode::HelperArgument, pc,
                        fmt::format("map '{}' has {}-byte {}s: an invalid zero-sized read for {}", definition.name, size,
-                                   kind == ArgumentKind::MapKey ? "key" : "value", helper_label(*helper)),
+                                   key ? "key" : "value", helper_label(*helper)),
                        {reg});
                 return;
             }
             Access access = kind == ArgumentKind::MapValueOutput ? Access::Write : Access::Read;
-            if (access == Access::Read && !check_no_spilled_pointer(pc, state, reg, size, *helper)) return;
-            if (!access_memory(pc, state, reg, 0, size, access, nullptr, true)) return;
+            if (!check_helper_memory(pc, state, reg, size, access, *helper)) return;
+            break;
+        }
+        case ArgumentKind::FixedReadable:
+        case ArgumentKind::FixedInOut:
+        case ArgumentKind::FixedOutput: {
+            const int64_t bytes = helper->fixed_sizes[i];
+            if (!arg.is_pointer()) {
+                wrong(fmt::format("a pointer to {} bytes of memory", bytes));
+                return;
+            }
+            // MEM_ALIGNED: the helper stores a whole word there.
+            if (kind == ArgumentKind::FixedOutput && arg.is_pointer(PointerKind::Stack) &&
+                (!arg.number.constant_value() || int64_t(*arg.number.constant_value()) % bytes != 0)) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("argument {} of {} must be aligned to {} bytes, but r{} is {}", reg,
+                                   helper_label(*helper), bytes, reg, describe_value(arg, &object_)),
+                       {reg});
+                return;
+            }
+            if (kind != ArgumentKind::FixedOutput && !check_helper_memory(pc, state, reg, bytes, Access::Read, *helper))
+                return;
+            if (kind != ArgumentKind::FixedReadable &&
+                !check_helper_memory(pc, state, reg, bytes, Access::Write, *helper))
+                return;
             break;
         }
         case ArgumentKind::ReadableMemory:
         case ArgumentKind::ReadableMemoryOrNull:
-        case ArgumentKind::WritableMemory: {
+        case ArgumentKind::WritableMemory:
+        case ArgumentKind::WritableMemoryOrNull: {
             const int size_reg = reg + 1;
             const bool zero_allowed = i + 1 < helper->arguments.size() &&
                                       helper->arguments[i + 1] == ArgumentKind::SizeOrZero;
+            const bool nullable =
+                kind == ArgumentKind::ReadableMemoryOrNull || kind == ArgumentKind::WritableMemoryOrNull;
             if (!require_initialized(pc, state, size_reg)) return;
             const Value size = state.reg(size_reg);
             if (!size.is_scalar()) {
@@ -267,15 +360,25 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                 return;
             }
             if (!arg.is_pointer()) {
+                // A null buffer (PTR_MAYBE_NULL) is allowed only for a zero-byte
+                // access, as the kernel's check_helper_mem_access has it.
+                if (nullable && arg.is_constant(0)) {
+                    if (size.number.umax() == 0) break;
+                    report(state, ErrorCode::HelperArgument, pc,
+                           fmt::format("argument {} of {} is null, which it accepts only with a size of 0, but the "
+                                       "size in r{} may be {} (the kernel: R{} type=scalar expected=fp)",
+                                       reg, helper_label(*helper), size_reg, size.number.umax(), reg),
+                           {reg, size_reg});
+                    return;
+                }
                 if (arg.is_constant(0) && zero_allowed && size.number.umax() == 0) break;
-                wrong("a pointer to memory");
+                wrong(nullable ? "a pointer to memory, or null with a size of 0" : "a pointer to memory");
                 return;
             }
-            int64_t bytes = int64_t(size.number.umax());
-            if (bytes == 0) break;
-            Access access = kind == ArgumentKind::WritableMemory ? Access::Write : Access::Read;
-            if (access == Access::Read && !check_no_spilled_pointer(pc, state, reg, bytes, *helper)) return;
-            if (!access_memory(pc, state, reg, 0, bytes, access, nullptr, true)) return;
+            Access access = kind == ArgumentKind::WritableMemory || kind == ArgumentKind::WritableMemoryOrNull
+                                ? Access::Write
+                                : Access::Read;
+            if (!check_helper_memory(pc, state, reg, int64_t(size.number.umax()), access, *helper)) return;
             break;
         }
         default: break;
@@ -310,6 +413,9 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         // (the kernel's log: "R0=scalar()"); in the entry function r0 is unset ("R0 !read_ok").
         result = helper->id == tail_call_helper && state.frame_count() > 1 ? Value::unknown_scalar()
                                                                            : Value::uninitialized();
+        break;
+    case ReturnKind::MapValue:  // a cgroup storage: the program's own value, always there
+        result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0));
         break;
     case ReturnKind::MapValueOrNull: {
         uint32_t id = fresh_id(state, pc, IdTag::Lookup);
@@ -352,7 +458,8 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         } else {
             // An array lookup with a constant key below max_entries finds a value (the kernel's
             // can_elide_value_nullness, 6.13 on).
-            const bool found = map_set.size() == 1 && known_present_key(state, object_.maps[map_set.front()]);
+            const bool found = helper->id == map_lookup_helper && map_set.size() == 1 &&
+                               known_present_key(state, object_.maps[map_set.front()]);
             result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), !found,
                                          found ? 0 : id);
             uint64_t mask = 0;
@@ -376,10 +483,13 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         result = Value::make_pointer(PointerKind::Socket, region, Scalar::constant(0), true, *id);
         break;
     }
-    case ReturnKind::FullSocketOrNull:
+    case ReturnKind::SocketOrNullUnreferenced:
         result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
                                      fresh_id(state, pc, IdTag::Socket));
         break;
+    case ReturnKind::TcpSockOrNull:
+    case ReturnKind::KernelObject:
+    case ReturnKind::MemoryOrNull: return;  // refused by check_helper_gates
     }
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;

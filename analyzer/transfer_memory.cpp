@@ -365,16 +365,6 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
     return std::nullopt;
 }
 
-namespace {
-
-// The licenses the kernel deems GPL-compatible (license_is_gpl_compatible).
-bool gpl_compatible(std::string_view license) {
-    return license == "GPL" || license == "GPL v2" || license == "GPL and additional rights" ||
-           license == "Dual BSD/GPL" || license == "Dual MIT/GPL" || license == "Dual MPL/GPL";
-}
-
-}  // namespace
-
 // The context of fentry/fexit/fmod_ret/tp_btf/lsm programs: the attach
 // target's arguments, one u64 slot each. Typed by the kernel BTF when it
 // resolved the target; otherwise every slot is a number that remembers its
@@ -455,7 +445,7 @@ std::optional<Value> Engine::access_btf_object(uint32_t pc, AbstractState& state
                {reg});
         return std::nullopt;
     }
-    if (!gpl_compatible(object_.license)) {
+    if (!license_is_gpl_compatible(object_.license)) {
         report(state, ErrorCode::MemoryAccess, pc,
                fmt::format("the kernel lets only GPL-compatible programs read kernel '{}' (license is '{}')", name,
                            object_.license),

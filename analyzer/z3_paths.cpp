@@ -409,8 +409,10 @@ void Explorer::execute_helper(PathState& state, const ir::Instruction& insn) {
         // Memory a helper may write becomes unknown over the size it is given.
         for (size_t i = 0; i < prototype->arguments.size(); ++i) {
             ArgumentKind kind = prototype->arguments[i];
-            if (kind == ArgumentKind::WritableMemory && i + 1 < 5)
+            if ((kind == ArgumentKind::WritableMemory || kind == ArgumentKind::WritableMemoryOrNull) && i + 1 < 5)
                 havoc(state, state.registers[i + 1], state.registers[i + 2]);
+            if (kind == ArgumentKind::FixedOutput || kind == ArgumentKind::FixedInOut)
+                havoc(state, state.registers[i + 1], number(context_.bv_val(prototype->fixed_sizes[i], 64)));
             if (kind == ArgumentKind::MapValueOutput) havoc(state, state.registers[i + 1], number(context_.bv_val(ir::StackSize, 64)));
         }
         switch (prototype->returns) {
@@ -428,7 +430,10 @@ void Explorer::execute_helper(PathState& state, const ir::Instruction& insn) {
         case ReturnKind::RingbufMemoryOrNull:
         case ReturnKind::SocketOrNull:
         case ReturnKind::SockCommonOrNull:
-        case ReturnKind::FullSocketOrNull: {
+        case ReturnKind::SocketOrNullUnreferenced:
+        case ReturnKind::TcpSockOrNull:
+        case ReturnKind::KernelObject:
+        case ReturnKind::MemoryOrNull: {
             z3::expr bytes = fresh_array("helper_memory");
             state.objects.push_back({ObjectKind::Other, bytes, bytes, 0});
             record.null = fresh_bool(fmt::format("null_at{}", state.pc));
@@ -438,6 +443,14 @@ void Explorer::execute_helper(PathState& state, const ir::Instruction& insn) {
         }
         case ReturnKind::Void: result = SymbolicValue(context_); break;
         case ReturnKind::Integer: break;
+        case ReturnKind::MapValue: {  // never null
+            const SymbolicValue& map = state.registers[1];
+            int64_t size = map.kind == Kind::MapPointer ? int64_t(object_.maps[map.object].value_size) : 0;
+            z3::expr bytes = fresh_array(fmt::format("value_at{}", state.pc));
+            state.objects.push_back({ObjectKind::MapValue, bytes, bytes, size});
+            result = pointer(uint32_t(state.objects.size() - 1), context_.bv_val(0, 64));
+            break;
+        }
         }
         if (helper_changes_packet_data(insn.imm)) {
             for (auto& value : state.registers)

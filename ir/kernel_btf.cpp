@@ -318,6 +318,20 @@ std::vector<BtfParam> KernelBtf::params(uint32_t proto_id) const {
     return out;
 }
 
+std::vector<BtfEnumerator> KernelBtf::enumerators(uint32_t enum_id) const {
+    std::vector<BtfEnumerator> out;
+    const auto* raw = parsed_->at(enum_id);
+    if (!raw || BtfKind(raw->getKind()) != BtfKind::Enum) return out;
+    const bool is_signed = (raw->Info >> 31) != 0;
+    const auto* values = trailing<llvm::BTF::BTFEnum>(raw);
+    for (uint32_t i = 0; i < raw->getVlen(); ++i) {
+        llvm::StringRef name = parsed_->parser.findString(values[i].NameOff);
+        const int64_t value = is_signed ? int64_t(values[i].Val) : int64_t(uint32_t(values[i].Val));
+        out.push_back({std::string_view(name.data(), name.size()), value});
+    }
+    return out;
+}
+
 std::optional<BtfArray> KernelBtf::array(uint32_t id) const {
     const auto* raw = parsed_->at(id);
     if (!raw || BtfKind(raw->getKind()) != BtfKind::Array) return std::nullopt;

@@ -57,6 +57,11 @@ struct BtfParam {
     uint32_t type = 0;  // 0 in the last place: variadic
 };
 
+struct BtfEnumerator {
+    std::string_view name;
+    int64_t value = 0;
+};
+
 struct BtfArray {
     uint32_t element_type = 0;
     uint32_t count = 0;
@@ -83,6 +88,7 @@ public:
     [[nodiscard]] uint32_t skip_modifiers(uint32_t id) const;
     [[nodiscard]] std::vector<BtfMember> members(uint32_t struct_id) const;  // empty unless struct/union
     [[nodiscard]] std::vector<BtfParam> params(uint32_t proto_id) const;     // empty unless func_proto
+    [[nodiscard]] std::vector<BtfEnumerator> enumerators(uint32_t enum_id) const;  // empty unless enum (32-bit)
     [[nodiscard]] std::optional<BtfArray> array(uint32_t id) const;
     // Size in bytes after modifiers (arrays multiply, pointers are 8), nullopt
     // for types without one (void, functions, forward declarations).

@@ -184,6 +184,31 @@ TEST(NullCheck, DereferenceWithoutCheckIsRejected) {
     EXPECT_TRUE(bad.rejected_with("null-dereference")) << bad.codes();
 }
 
+// The kernel learns null-ness only from a comparison with the immediate 0
+// (verifier_jeq_infer_not_null.o's unchanged_for_jne_true_branch): a register
+// holding 0 proves nothing.
+TEST(NullCheck, OnlyTheImmediateZeroDecides) {
+    constexpr std::string_view text = R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[values] ll
+        call bpf_map_lookup_elem
+        r2 = 0
+        {}
+        r0 = *(u64 *)(r0 + 0)
+    out:
+        r0 = 0
+        exit
+    )";
+    auto values = std::vector{map_of("values", 8, ir::MapType::Hash)};
+    auto immediate = check(fmt::format(fmt::runtime(text), "if r0 == 0 goto out"), Socket, values);
+    EXPECT_TRUE(immediate.result.accepted) << immediate.codes();
+    auto in_register = check(fmt::format(fmt::runtime(text), "if r0 == r2 goto out"), Socket, values);
+    EXPECT_TRUE(in_register.rejected_with("null-dereference")) << in_register.codes();
+}
+
 // Since Linux 6.13 an array lookup with a constant key below max_entries
 // cannot fail (can_elide_value_nullness); any other key still can.
 TEST(NullCheck, ArrayLookupWithAConstantKeyInRangeNeedsNoCheck) {

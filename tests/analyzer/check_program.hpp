@@ -39,11 +39,13 @@ inline ir::MapDefinition map_of(std::string name, uint32_t value_size, ir::MapTy
     return map;
 }
 
-// Assembles `text` as section "test" of `type` and analyses it.
+// Assembles `text` as section "test" of `type` and analyses it (an empty
+// license: no license section).
 inline Checked check(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps = {},
-                     AnalysisOptions options = {}) {
+                     AnalysisOptions options = {}, std::string license = {}) {
     ir::Object object;
     object.maps = std::move(maps);
+    object.license = std::move(license);
     ir::AssemblyOptions assembly;
     assembly.map_resolver = [&](std::string_view name) -> std::optional<uint32_t> {
         for (size_t i = 0; i < object.maps.size(); ++i)

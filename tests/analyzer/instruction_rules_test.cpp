@@ -4,10 +4,28 @@
 // return values of sock_addr hooks.
 #include "check_program.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace bpfvet::analyzer::test {
 namespace {
+
+// Looks up key 0 of `map`; `body` runs with r0 the non-null value pointer.
+std::string after_lookup(std::string_view map, std::string_view body) {
+    return fmt::format(R"(
+        r1 = 0
+        *(u32 *)(r10 - 4) = r1
+        r2 = r10
+        r2 += -4
+        r1 = map[{}] ll
+        call 1
+        if r0 == 0 goto out
+        {}
+    out:
+        r0 = 0
+        exit
+    )", map, body);
+}
 
 TEST(Defects, AWriteToR10OnADeadPathIsHarmless) {
     // The kernel's do_check never reaches pc 3 (r1 is 0), so it accepts.
@@ -72,43 +90,13 @@ TEST(Alignment, StackAccessesMustBeAlignedToTheirSize) {
 }
 
 TEST(Alignment, AtomicsMustBeAlignedEvenInMapValues) {
-    const char* program = R"(
-        r1 = 0
-        *(u32 *)(r10 - 4) = r1
-        r2 = r10
-        r2 += -4
-        r1 = map[counters] ll
-        call 1
-        if r0 == 0 goto out
-        r1 = 1
-        lock *(u32 *)(r0 + OFFSET) += w1
-    out:
-        r0 = 0
-        exit
-    )";
-    auto with_offset = [&](const char* offset) {
-        std::string text = program;
-        text.replace(text.find("OFFSET"), 6, offset);
-        return check(text, Socket, {map_of("counters", 16)});
-    };
-    auto bad = with_offset("3");
+    const std::vector<ir::MapDefinition> maps{map_of("counters", 16)};
+    auto bad = check(after_lookup("counters", "r1 = 1\n lock *(u32 *)(r0 + 3) += w1"), Socket, maps);
     EXPECT_TRUE(bad.rejected_with("misaligned-access")) << bad.codes();
-    auto safe = with_offset("4");
+    auto safe = check(after_lookup("counters", "r1 = 1\n lock *(u32 *)(r0 + 4) += w1"), Socket, maps);
     EXPECT_TRUE(safe.result.accepted) << safe.codes();
     // A plain (non-atomic) unaligned map value access is fine on x86.
-    auto plain = check(R"(
-        r1 = 0
-        *(u32 *)(r10 - 4) = r1
-        r2 = r10
-        r2 += -4
-        r1 = map[counters] ll
-        call 1
-        if r0 == 0 goto out
-        r1 = *(u32 *)(r0 + 3)
-    out:
-        r0 = 0
-        exit
-    )", Socket, {map_of("counters", 16)});
+    auto plain = check(after_lookup("counters", "r1 = *(u32 *)(r0 + 3)"), Socket, maps);
     EXPECT_TRUE(plain.result.accepted) << plain.codes();
 }
 
@@ -272,20 +260,8 @@ TEST(NullChecks, TheContextComparedWithZeroGoesBothWaysAsInTheKernel) {
     )", Socket);
     EXPECT_TRUE(bad.rejected_with("unbounded-loop")) << bad.codes();
     // A map value known non-null decides the same test.
-    auto decided = check(R"(
-        r1 = 0
-        *(u32 *)(r10 - 4) = r1
-        r2 = r10
-        r2 += -4
-        r1 = map[values] ll
-        call 1
-        if r0 == 0 goto out
-        if r0 != 0 goto out
-        r0 = *(u64 *)(r0 + 64)
-    out:
-        r0 = 0
-        exit
-    )", Socket, {map_of("values", 8)});
+    auto decided = check(after_lookup("values", "if r0 != 0 goto out\n r0 = *(u64 *)(r0 + 64)"), Socket,
+                         {map_of("values", 8)});
     EXPECT_TRUE(decided.result.accepted) << decided.codes();
 }
 

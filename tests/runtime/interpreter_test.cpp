@@ -35,6 +35,19 @@ TEST(Interpreter, StackOverrunIsALocatedFault) {
     EXPECT_EQ(fault.region, "8 bytes past the end of the stack") << fault.to_string();
 }
 
+// The analyzer knows every helper of Linux 6.18; the runtime implements only
+// some: loading a program that calls another one is a clear error naming it.
+TEST(Interpreter, UnimplementedHelperIsAClearLoadError) {
+    try {
+        load("r1 = 1\nr2 = 0\ncall bpf_redirect_peer\nr0 = 0\nexit", ProgramType::SchedCls);
+        FAIL() << "loaded a program calling a helper the runtime lacks";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("helper 155 (bpf_redirect_peer) is not provided by the runtime"),
+                  std::string::npos)
+            << error.what();
+    }
+}
+
 TEST(Interpreter, XdpReadsThePacketThroughThe32BitContextFields) {
     // r2 = ctx->data, r3 = ctx->data_end; return the packet's second byte plus its length.
     auto f = load(
