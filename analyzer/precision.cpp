@@ -8,8 +8,8 @@ constexpr uint16_t call_clobbered = 0b111111;  // r0..r5
 
 // Atomic read-modify-write on memory: which registers it writes and whether
 // the memory's new value depends on the source register.
-bool is_load_acquire(const ir::Instruction& insn) { return insn.imm == 0x100; }
-bool is_store_release(const ir::Instruction& insn) { return insn.imm == 0x110; }
+bool is_load_acquire(const ir::Instruction& insn) { return insn.imm == ir::atomic::LoadAcquire; }
+bool is_store_release(const ir::Instruction& insn) { return insn.imm == ir::atomic::StoreRelease; }
 
 }  // namespace
 

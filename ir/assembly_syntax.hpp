@@ -82,8 +82,8 @@ inline constexpr std::array<ByteSwap, 3> byte_swaps{{
 
 // Atomic operations (imm of Stx|Atomic). load_acquire / store_release are the
 // newest (kernel 6.15) and exist for every width; the others only for W and DW.
-inline constexpr int32_t load_acquire = 0x100;
-inline constexpr int32_t store_release = 0x110;
+inline constexpr int32_t load_acquire = atomic::LoadAcquire;
+inline constexpr int32_t store_release = atomic::StoreRelease;
 
 struct AtomicOperation {
     int32_t imm;

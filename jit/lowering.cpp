@@ -728,8 +728,6 @@ private:
         return {};
     }
 
-    static constexpr int32_t LoadAcquire = 0x100, StoreRelease = 0x110;
-
     std::expected<void, std::string> lower_store(FunctionState& state, uint32_t pc) {
         const Instruction& insn = code_[pc];
         int width = insn.access_width();
@@ -750,7 +748,7 @@ private:
     std::expected<void, std::string> lower_atomic(FunctionState& state, uint32_t pc, llvm::Type* type, int width) {
         const Instruction& insn = code_[pc];
         auto natural = llvm::Align(unsigned(width));
-        if (insn.imm == LoadAcquire) {
+        if (insn.imm == ir::atomic::LoadAcquire) {
             if (insn.dst >= ir::FramePointer) return std::unexpected(at(pc, "write to r10"));
             auto* load = builder_.CreateAlignedLoad(type, address(state, insn.src, insn.offset, width), natural);
             load->setAtomic(llvm::AtomicOrdering::Acquire);
@@ -758,7 +756,7 @@ private:
             return {};
         }
         llvm::Value* pointer = address(state, insn.dst, insn.offset, width);
-        if (insn.imm == StoreRelease) {
+        if (insn.imm == ir::atomic::StoreRelease) {
             auto* store = builder_.CreateAlignedStore(builder_.CreateTrunc(read(state, insn.src), type), pointer, natural);
             store->setAtomic(llvm::AtomicOrdering::Release);
             return {};

@@ -239,7 +239,7 @@ uint64_t atomic_operation(uint64_t address, int32_t operation, uint64_t value, u
     return 0;
 }
 
-constexpr int32_t LoadAcquire = 0x100, StoreRelease = 0x110;
+using ir::atomic::LoadAcquire, ir::atomic::StoreRelease;
 
 template <bool Checked>
 std::expected<uint64_t, Fault> execute(State& state, const LoadedProgram* program, size_t pc,
