@@ -129,7 +129,7 @@ void Engine::report(AbstractState& state, ErrorCode code, uint32_t pc, std::stri
         d.instruction = pc < program_.instructions.size() ? ir::disassemble(program_.instructions[pc], next, context)
                                                            : std::string("(end of program)");
         d.message = std::move(message);
-        if (const ir::SourceLocation* location = program_.location(pc)) d.location = *location;
+        if (const ir::SourceLocation* location = program_.source_line(pc)) d.location = *location;
         if (!state.is_bottom() && state.frame_count() > 0) {
             for (int r : regs)
                 d.registers.push_back(fmt::format("r{} = {}", r, describe_value(state.reg(r), &object_)));
@@ -241,7 +241,7 @@ std::string Engine::busiest_branches() const {
     for (size_t i = 0; i < shown; ++i) {
         const uint32_t pc = order[i];
         std::string where;
-        if (const ir::SourceLocation* line = program_.location(pc); line && line->line > 0)
+        if (const ir::SourceLocation* line = program_.source_line(pc))
             where = fmt::format(" ({}:{})", line->file, line->line);
         out += fmt::format("{}instruction {}{}, {} times", i == 0 ? "" : ", ", pc, where, splits_[pc]);
     }
@@ -386,6 +386,7 @@ AnalysisResult analyze_validated(const ir::Object& object, const ir::Program& pr
         d.pc = uint32_t(pc);
         d.message = std::move(message);
         d.instruction = "";
+        if (const ir::SourceLocation* location = program.source_line(pc)) d.location = *location;
         result.errors.push_back(std::move(d));
         return result;
     };

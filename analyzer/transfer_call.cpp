@@ -371,7 +371,8 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                            {reg, size_reg});
                     return;
                 }
-                if (arg.is_constant(0) && zero_allowed && size.number.umax() == 0) break;
+                // Without PTR_MAYBE_NULL the kernel's type check refuses the
+                // constant 0 before looking at the size, even a size of 0.
                 wrong(nullable ? "a pointer to memory, or null with a size of 0" : "a pointer to memory");
                 return;
             }

@@ -564,7 +564,7 @@ Counterexample Explorer::counterexample(const PathState& state, const z3::model&
     }
     out.path = state.path;
     for (uint32_t pc : state.path) {
-        const ir::SourceLocation* location = program_.location(pc);
+        const ir::SourceLocation* location = program_.source_line(pc);
         if (location == nullptr) continue;
         std::string line = fmt::format("{}:{}: {}", location->file, location->line, location->text);
         if (out.path_lines.empty() || out.path_lines.back() != line) out.path_lines.push_back(std::move(line));

@@ -33,6 +33,16 @@ std::vector<uint32_t> Program::maps_used() const {
     return used;
 }
 
+const SourceLocation* Program::source_line(size_t pc) const {
+    const Function* function = function_at(pc);
+    const size_t start = function ? function->start : 0;
+    for (size_t at = std::min(pc + 1, location_of.size()); at > start; --at) {
+        const SourceLocation* location = this->location(at - 1);
+        if (location && location->line > 0) return location;
+    }
+    return nullptr;
+}
+
 std::string LoadError::to_string() const {
     std::string where = file;
     if (!section.empty()) where += fmt::format(": section '{}'", section);

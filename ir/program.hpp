@@ -137,10 +137,16 @@ struct Program {
         return nullptr;
     }
 
+    // The line-info entry of the instruction at pc itself, if it has one.
     [[nodiscard]] const SourceLocation* location(size_t pc) const {
         if (pc >= location_of.size() || location_of[pc] < 0) return nullptr;
         return &locations[size_t(location_of[pc])];
     }
+    // The source line pc belongs to, for diagnostics: its own entry, else the
+    // nearest before it in the same function, as the kernel's log attributes
+    // instructions to lines. Entries of line 0 (code the compiler made up)
+    // are skipped; nullptr only where the function has no line before pc.
+    [[nodiscard]] const SourceLocation* source_line(size_t pc) const;
     // The function containing pc.
     [[nodiscard]] const Function* function_at(size_t pc) const {
         for (const auto& f : functions)

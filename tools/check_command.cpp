@@ -87,6 +87,13 @@ nlohmann::json program_json(const ProgramReport& report, const CheckOptions& opt
     return item;
 }
 
+// With --source-root, text and JSON name source files as SARIF and GitHub do.
+void relativize_source_paths(analyzer::AnalysisResult& analysis, std::string_view source_root) {
+    for (auto* diagnostics : {&analysis.errors, &analysis.discharged})
+        for (auto& diagnostic : *diagnostics)
+            if (diagnostic.location) diagnostic.location->file = relative_source_path(diagnostic.location->file, source_root);
+}
+
 void print_program_text(const ProgramReport& report, const ir::Object& object, const CheckOptions& options) {
     const analyzer::AnalysisResult& result = report.analysis;
     const ir::Program* program = report.program;
@@ -123,6 +130,9 @@ int run_check(const CheckOptions& options) {
     analysis.z3_timeout_ms = options.z3_timeout_ms;
     analysis.verdict_by_safety = options.verdict == "safety";
 
+    std::error_code ignored;
+    const std::string source_root = std::filesystem::weakly_canonical(
+        options.source_root.empty() ? std::filesystem::current_path(ignored) : std::filesystem::path(options.source_root), ignored);
     bool all_accepted = true;
     std::deque<ir::Object> objects;     // alive as long as the reports that point into them
     std::deque<ir::Program> relocated;  // CO-RE-relocated copies, likewise
@@ -160,6 +170,7 @@ int run_check(const CheckOptions& options) {
                 ProgramReport{object.path, program, analyzer::analyze_program(object, *program, analysis), std::nullopt});
             reject_for_uncreatable_maps(object, *program, report.analysis);
             if (analysis.refine == analyzer::Refinement::Z3) confirm_counterexamples(object, index, report.analysis);
+            if (!options.source_root.empty()) relativize_source_paths(report.analysis, source_root);
             all_accepted = all_accepted && report.analysis.accepted;
             if (options.kernel) {
                 // The running kernel's BTF ids: reuse what we parsed only when it is the running kernel's.
@@ -172,9 +183,6 @@ int run_check(const CheckOptions& options) {
         }
         json_objects.push_back({{"file", object.path}, {"programs", json_programs}});
     }
-    std::error_code ignored;
-    const std::string source_root = std::filesystem::weakly_canonical(
-        options.source_root.empty() ? std::filesystem::current_path(ignored) : std::filesystem::path(options.source_root), ignored);
     if (options.format == "sarif") fmt::print("{}\n", json_text(sarif_report(reports, source_root, failures)));
     if (options.format == "github") fmt::print("{}", github_report(reports, source_root, failures));
     if (options.format == "junit") fmt::print("{}", junit_report(reports, failures));
@@ -206,8 +214,8 @@ void register_check_command(CLI::App& app, CommandAction& action) {
                       "Also load each program into the running kernel (needs root) and show its verdict and log "
                       "beside ours; the exit code stays bpfvet's");
     command->add_option("--source-root", options->source_root,
-                        "For sarif and github: write source paths below this directory relative to it "
-                        "(default: the working directory, i.e. the repository root in CI)");
+                        "Write source paths below this directory relative to it: in every format when given; sarif and "
+                        "github default to the working directory (the repository root in CI)");
     command->add_flag("--print-invariants", options->print_invariants, "Print the abstract state before each instruction");
     command->add_flag("--unprivileged", options->unprivileged,
                       "Apply the stricter rules of an unprivileged loader (no pointer leaks or comparisons)");

@@ -26,7 +26,7 @@ constexpr size_t KernelLogLinesShown = 10;
 
 const ir::SourceLocation* location_at(const ProgramReport& report, std::optional<int64_t> pc) {
     if (!pc || *pc < 0 || !report.program) return nullptr;
-    return report.program->location(size_t(*pc));
+    return report.program->source_line(size_t(*pc));
 }
 
 // "src/x.c:31", or "" without a location.
@@ -436,7 +436,9 @@ std::string relative_source_path(std::string_view path, std::string_view root) {
 }
 
 std::string uri_from_path(std::string_view path) {
-    std::string out;
+    // An absolute path (outside the source root) is a file URI, which SARIF
+    // viewers open; a relative one stays relative to the root.
+    std::string out = path.starts_with('/') ? "file://" : "";
     for (char c : path) {
         const auto byte = static_cast<unsigned char>(c);
         const bool unreserved = std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/';

@@ -78,7 +78,8 @@ struct InputFailure {
 [[nodiscard]] std::string escape_xml(std::string_view text);
 
 // A file path as a SARIF uri-reference: characters outside RFC 3986's
-// unreserved set and "/" are percent-encoded.  uri_from_path("src/my file.c") == "src/my%20file.c"
+// unreserved set and "/" are percent-encoded.  uri_from_path("src/my file.c") == "src/my%20file.c";
+// an absolute path becomes a file URI: uri_from_path("/a/x.c") == "file:///a/x.c"
 [[nodiscard]] std::string uri_from_path(std::string_view path);
 
 // `path` relative to `root` when it lies below it, else unchanged:

@@ -37,7 +37,7 @@ void reject_for_uncreatable_maps(const ir::Object& object, const ir::Program& pr
             ir::DisassemblyContext context{diagnostic.pc, &object, &program.functions, nullptr};
             diagnostic.instruction = ir::disassemble(program.instructions[diagnostic.pc], next, context);
         }
-        if (const auto* location = program.location(diagnostic.pc)) diagnostic.location = *location;
+        if (const auto* location = program.source_line(diagnostic.pc)) diagnostic.location = *location;
         diagnostic.message = fmt::format("map '{}' cannot be created by the kernel ({}), so no program of this object "
                                          "can be loaded",
                                          map.name, *refusal);

@@ -157,6 +157,16 @@ TEST(HelperArguments, NullableMemoryIsNullOnlyWithSizeZero) {
     EXPECT_TRUE(maybe.rejected_with("helper-argument")) << maybe.codes();
 }
 
+// Without PTR_MAYBE_NULL (bpf_probe_read_kernel's ARG_PTR_TO_UNINIT_MEM) null
+// is refused even with a size of 0: the kernel checks the type first.
+TEST(HelperArguments, NonNullableMemoryRefusesNullEvenWithSizeZero) {
+    auto null_buffer = check("r1 = 0\nr2 = 0\nr3 = 0\ncall bpf_probe_read_kernel\nexit", ir::ProgramType::Tracepoint);
+    EXPECT_TRUE(null_buffer.rejected_with("helper-argument")) << null_buffer.codes();
+    auto stack_buffer = check("r1 = r10\nr1 += -8\nr2 = 0\nr3 = 0\ncall bpf_probe_read_kernel\nexit",
+                              ir::ProgramType::Tracepoint);
+    EXPECT_TRUE(stack_buffer.result.accepted) << stack_buffer.codes();
+}
+
 TEST(HelperArguments, NullableMemoryOfRedirectNeigh) {
     auto ok = check("r1 = 1\nr2 = 0\nr3 = 0\nr4 = 0\ncall bpf_redirect_neigh\nexit", Tc);
     EXPECT_TRUE(ok.result.accepted) << ok.codes();

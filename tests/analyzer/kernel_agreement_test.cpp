@@ -6,7 +6,8 @@
 //     explains why the kernel's reason does not apply;
 //   - the build/ programs the kernel rejects for a safety reason are rejected
 //     with the matching error code;
-//   - no program takes more than 10 seconds.
+//   - no program takes more than 10 seconds;
+//   - every error of a program with BTF line info names its source line.
 // Every disagreement with the kernel is printed with its cause. Skipped when
 // ../shared is absent.
 #include "analyzer/analyzer.hpp"
@@ -143,6 +144,11 @@ TEST(KernelAgreement, SharedCorpus) {
                 first_error = std::string(result.errors.front().code_name()) + " at " +
                               std::to_string(result.errors.front().pc) + ": " + result.errors.front().message;
             EXPECT_LT(seconds, 10.0) << key;
+            // Every error of a program with BTF line info names a real source line.
+            if (!program->locations.empty())
+                for (const auto& e : result.errors)
+                    EXPECT_TRUE(e.location && e.location->line > 0)
+                        << key << ": the error at instruction " << e.pc << " has no source line";
             if (auto expected = expected_codes.find(key); expected != expected_codes.end()) {
                 bool found = false;
                 for (const auto& e : result.errors) found = found || e.code_name() == expected->second;

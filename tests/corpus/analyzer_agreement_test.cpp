@@ -116,6 +116,10 @@ TEST_P(AnalyzerAgreement, VerdictAndErrorCodeMatchTheManifest) {
     ASSERT_EQ(verdict, c.program.verdict) << first_error << detail;
     if (verdict == "reject") {
         EXPECT_EQ(first_error, c.program.error) << detail;
+        // Our corpus is compiled with -g: every error names its source line.
+        for (const auto& error : result.errors)
+            EXPECT_TRUE(error.location && error.location->line > 0)
+                << "the error at instruction " << error.pc << " has no source line";
     }
 }
 

@@ -360,7 +360,7 @@ TEST(CheckReportEscaping, XmlAndUri) {
     EXPECT_EQ(tools::escape_xml("a<b & \"c\" 'd'>"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;");
     EXPECT_EQ(tools::escape_xml(std::string("bell\x07") + "\ttab"), "bell?\ttab");
     EXPECT_EQ(tools::uri_from_path("src/my file,1.c"), "src/my%20file%2C1.c");
-    EXPECT_EQ(tools::uri_from_path("/abs/x_y-z.~c"), "/abs/x_y-z.~c");
+    EXPECT_EQ(tools::uri_from_path("/abs/x_y-z.~c"), "file:///abs/x_y-z.~c");
 }
 
 TEST(CheckReportEscaping, SourcePathsRelativeToTheRoot) {
