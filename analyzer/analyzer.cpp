@@ -198,8 +198,15 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     if (!over_steps && !over_time) return false;
     aborted_ = true;
     silent_ = false;  // running out of budget ends the analysis, whatever pass it happens in
-    std::string why = over_steps ? fmt::format("the analysis took more than {} instruction steps", options_.max_steps)
-                                 : fmt::format("the analysis took more than {} seconds", options_.max_seconds);
+    // Steps are the budget (as the kernel's one million processed
+    // instructions, the same on every machine); wall-clock time is only a
+    // safety net, and a verdict it decides says so.
+    std::string why = over_steps
+        ? fmt::format("the analysis took more than {} instruction steps (the kernel's limit on processed instructions)",
+                      options_.max_steps)
+        : fmt::format("the analysis ran into its wall-clock safety net of {} seconds before deciding (a limit of this "
+                      "machine's speed and load, not the kernel's: raise --max-seconds)",
+                      options_.max_seconds);
     if (!loops_.empty() && loops_.back().passes > 64) {
         const LoopRun& loop = loops_.back();
         report(state, ErrorCode::UnboundedLoop, loop.head_pc,
@@ -212,7 +219,7 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
     } else if (hot_loop_visits_ > 64) {
         auto reason = widening_failures_.find(hot_loop_pc_);
         report(state, ErrorCode::UnboundedLoop, hot_loop_pc_,
-               fmt::format("{} (the kernel's limit on processed instructions); one path had gone round the loop at "
+               fmt::format("{}; one path had gone round the loop at "
                            "instruction {} {} times without leaving it; {}",
                            why, hot_loop_pc_, hot_loop_visits_,
                            reason != widening_failures_.end() && !reason->second.empty()
@@ -221,7 +228,7 @@ bool Engine::budget_spent(uint32_t pc, AbstractState& state) {
                {});
     } else {
         report(state, ErrorCode::BudgetExceeded, pc,
-               fmt::format("{} (the kernel's limit on processed instructions): the program has too many paths "
+               fmt::format("{}: the program has too many paths "
                            "that no explored state covers{}",
                            why, busiest_branches()),
                {});

@@ -7,6 +7,7 @@
 #include "ir/core_relocation.hpp"
 #include "ir/disassembler.hpp"
 #include "runtime/kernel_loader.hpp"
+#include "tools/baseline.hpp"
 #include "tools/check_report.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/text_output.hpp"
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <deque>
+#include <optional>
 #include <expected>
 #include <filesystem>
 
@@ -39,6 +41,7 @@ struct CheckOptions {
     unsigned z3_timeout_ms = 2000;
     std::string kernel_btf;  // empty: /sys/kernel/btf/vmlinux when it exists
     std::string verdict = "kernel";  // "safety": alarms refinement proves safe no longer reject
+    std::string baseline;  // known rejections: only errors not in it fail (exit 1)
 };
 
 // Loads `path` and picks its programs; on failure the located message is
@@ -59,7 +62,10 @@ nlohmann::json program_json(const ProgramReport& report, const CheckOptions& opt
     const analyzer::AnalysisResult& result = report.analysis;
     const ir::Program* program = report.program;
     nlohmann::json errors = nlohmann::json::array();
-    for (const auto& e : result.errors) errors.push_back(e.to_json());
+    for (size_t i = 0; i < result.errors.size(); ++i) {
+        errors.push_back(result.errors[i].to_json());
+        if (report.against_baseline) errors.back()["baseline"] = report.known(i) ? "unchanged" : "new";
+    }
     nlohmann::json item = {{"section", program->section},
                            {"name", program->name},
                            {"type", std::string(ir::program_type_name(result.type))},
@@ -114,7 +120,10 @@ void print_program_text(const ProgramReport& report, const ir::Object& object, c
                        ir::disassemble(program->instructions[pc], next, context));
         }
     }
-    for (const auto& error : result.errors) fmt::print("{}", error.to_text());
+    for (size_t i = 0; i < result.errors.size(); ++i) {
+        fmt::print("{}", result.errors[i].to_text());
+        if (report.known(i)) fmt::print("  baseline: a known rejection (in {}), not a new one\n", options.baseline);
+    }
     for (const auto& alarm : result.discharged) fmt::print("discharged {}", alarm.to_text());
     if (report.kernel) fmt::print("{}", kernel_text(report));
 }
@@ -133,6 +142,15 @@ int run_check(const CheckOptions& options) {
     std::error_code ignored;
     const std::string source_root = std::filesystem::weakly_canonical(
         options.source_root.empty() ? std::filesystem::current_path(ignored) : std::filesystem::path(options.source_root), ignored);
+    std::optional<Baseline> baseline;
+    if (!options.baseline.empty()) {
+        auto read = Baseline::read(options.baseline, source_root);
+        if (!read) {
+            fmt::print(stderr, "bpfvet: {}\n", read.error());
+            return ExitBadInput;
+        }
+        baseline = std::move(*read);
+    }
     bool all_accepted = true;
     std::deque<ir::Object> objects;     // alive as long as the reports that point into them
     std::deque<ir::Program> relocated;  // CO-RE-relocated copies, likewise
@@ -167,11 +185,12 @@ int run_check(const CheckOptions& options) {
                                 listed->section, moved.error());
             }
             ProgramReport& report = reports.emplace_back(
-                ProgramReport{object.path, program, analyzer::analyze_program(object, *program, analysis), std::nullopt});
+                ProgramReport{object.path, program, analyzer::analyze_program(object, *program, analysis), std::nullopt, false, {}});
             reject_for_uncreatable_maps(object, *program, report.analysis);
             if (analysis.refine == analyzer::Refinement::Z3) confirm_counterexamples(object, index, report.analysis);
             if (!options.source_root.empty()) relativize_source_paths(report.analysis, source_root);
-            all_accepted = all_accepted && report.analysis.accepted;
+            if (baseline) mark_baseline(report, *baseline, source_root);
+            all_accepted = all_accepted && !report.new_rejection();
             if (options.kernel) {
                 // The running kernel's BTF ids: reuse what we parsed only when it is the running kernel's.
                 runtime::kernel::KernelLoadOptions load;
@@ -219,13 +238,16 @@ void register_check_command(CLI::App& app, CommandAction& action) {
     command->add_flag("--print-invariants", options->print_invariants, "Print the abstract state before each instruction");
     command->add_flag("--unprivileged", options->unprivileged,
                       "Apply the stricter rules of an unprivileged loader (no pointer leaks or comparisons)");
-    command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)");
-    command->add_option("--max-seconds", options->max_seconds, "Time budget per program in seconds (default 10)");
+    command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)")
+        ->check(CLI::PositiveNumber);
+    command->add_option("--max-seconds", options->max_seconds, "Time budget per program in seconds (default 10)")
+        ->check(CLI::PositiveNumber);
     command->add_option("--refine", options->refine,
                         "Refine alarms: z3 asks Z3 whether an execution reaches each failing check, then discharges "
                         "it (re-analysis split at the branches Z3 blames) or replays the input that breaks it")
         ->check(CLI::IsMember({"none", "z3"}));
-    command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query with --refine z3 (default 2000)");
+    command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query with --refine z3 (default 2000)")
+        ->check(CLI::PositiveNumber);
     command->add_option("--verdict", options->verdict,
                         "Who decides: kernel (default: what the Linux kernel will say; alarms proven safe are "
                         "reported as such but still reject) or safety (our own proof decides, for research runs)")
@@ -233,8 +255,13 @@ void register_check_command(CLI::App& app, CommandAction& action) {
     command->add_option("--kernel-btf", options->kernel_btf,
                         "Kernel BTF (raw, as /sys/kernel/btf/vmlinux, or an ELF with .BTF) typing the arguments of "
                         "fentry/fexit/fmod_ret/tp_btf/lsm programs (default: /sys/kernel/btf/vmlinux when present)");
+    command->add_option("--baseline", options->baseline,
+                        "Known rejections: the JSON or SARIF output of an earlier check; errors it lists (same code, "
+                        "program and source line) are reported as known and do not fail the check (exit 1 only for "
+                        "new ones)");
     command->add_option("--max-disjuncts", options->max_disjuncts,
-                        "States kept apart per program point before they are joined (default 32)");
+                        "States kept apart per program point before they are joined (default 32)")
+        ->check(CLI::PositiveNumber);
     command->callback([options, &action] { action = [options] { return run_check(*options); }; });
 }
 

@@ -127,8 +127,8 @@ struct SarifRules {
     }
 };
 
-nlohmann::json sarif_result(const ProgramReport& report, const analyzer::Diagnostic& diagnostic, size_t rule_index,
-                            std::string_view source_root) {
+nlohmann::json sarif_result(const ProgramReport& report, const analyzer::Diagnostic& diagnostic, bool known,
+                            size_t rule_index, std::string_view source_root) {
     const std::string code(diagnostic.code_name());
     const ir::SourceLocation* source = diagnostic.location ? &*diagnostic.location : nullptr;
     nlohmann::json properties = {{"object", report.object_path},
@@ -139,18 +139,19 @@ nlohmann::json sarif_result(const ProgramReport& report, const analyzer::Diagnos
     // With --refine z3: confirmed, undecided (discharged alarms are not errors).
     if (diagnostic.status != analyzer::AlarmStatus::None)
         properties["status"] = std::string(analyzer::alarm_status_name(diagnostic.status));
-    return {{"ruleId", code},
+    nlohmann::json result = {{"ruleId", code},
             {"ruleIndex", rule_index},
-            {"level", "error"},
+            {"level", known ? "note" : "error"},
             {"message", sarif_message(diagnostic_sentence(diagnostic))},
             {"locations", nlohmann::json::array({sarif_location(report, source, diagnostic.pc, source_root)})},
             {"relatedLocations", nlohmann::json::array({sarif_instruction_location(report, diagnostic, source_root)})},
             // Stable across rebuilds that move instructions: code, program and source line.
             {"partialFingerprints",
              {{"bpfvetLocation/v1",
-               fmt::format("{}:{}:{}", code, program_label(*report.program),
-                           source ? relative_source_path(source_position(source), source_root) : std::to_string(diagnostic.pc))}}},
+               error_fingerprint(code, program_label(*report.program), source, diagnostic.pc, source_root)}}},
             {"properties", properties}};
+    if (report.against_baseline) result["baselineState"] = known ? "unchanged" : "new";
+    return result;
 }
 
 nlohmann::json sarif_kernel_result(const ProgramReport& report, const std::string& sentence, size_t rule_index,
@@ -196,7 +197,9 @@ std::string junit_test_case(const ProgramReport& report) {
     const bool has_body = !analysis.accepted || report.kernel;
     if (!has_body) return out + "/>\n";
     out += ">\n";
-    if (!analysis.accepted) {
+    if (!analysis.accepted && !report.new_rejection()) {
+        out += "      <skipped message=\"known rejection: every error is in the baseline\"/>\n";
+    } else if (!analysis.accepted) {
         std::string message = "rejected", type = "reject", text;
         if (!analysis.errors.empty()) {
             message = diagnostic_sentence(analysis.errors.front());
@@ -216,6 +219,13 @@ void append_utf8_escape(std::string& out, unsigned char c) { out += fmt::format(
 
 std::string program_label(const ir::Program& program) { return program.section + "/" + program.name; }
 
+std::string error_fingerprint(std::string_view code, std::string_view program_label, const ir::SourceLocation* source,
+                              uint32_t pc, std::string_view source_root) {
+    const bool has_line = source != nullptr && source->line > 0;
+    return fmt::format("{}:{}:{}", code, program_label,
+                       has_line ? relative_source_path(source_position(source), source_root) : std::to_string(pc));
+}
+
 nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_view source_root,
                             std::span<const InputFailure> failures) {
     SarifRules rules;
@@ -232,9 +242,10 @@ nlohmann::json sarif_report(std::span<const ProgramReport> reports, std::string_
         notifications.push_back({{"level", "error"}, {"message", sarif_message(failure.message)}});
     }
     for (const auto& report : reports) {
-        for (const auto& diagnostic : report.analysis.errors) {
+        for (size_t i = 0; i < report.analysis.errors.size(); ++i) {
+            const auto& diagnostic = report.analysis.errors[i];
             const size_t index = rules.add(diagnostic.code_name(), sarif_rule(diagnostic.code));
-            results.push_back(sarif_result(report, diagnostic, index, source_root));
+            results.push_back(sarif_result(report, diagnostic, report.known(i), index, source_root));
         }
         if (auto sentence = kernel_rejection_sentence(report)) {
             const size_t index = rules.add(KernelRuleId, sarif_kernel_rule());
@@ -274,10 +285,13 @@ std::string github_report(std::span<const ProgramReport> reports, std::string_vi
         const auto& analysis = report.analysis;
         out += fmt::format("bpfvet: {} {}: {}\n", report.object_path, program_label(*report.program),
                            analysis.accepted ? "accept" : "reject");
-        for (const auto& diagnostic : analysis.errors) {
+        for (size_t i = 0; i < analysis.errors.size(); ++i) {
+            const auto& diagnostic = analysis.errors[i];
             const ir::SourceLocation* source = diagnostic.location ? &*diagnostic.location : nullptr;
             const std::string file = relative_source_path(source && source->line > 0 ? source->file : report.object_path, source_root);
-            out += github_command("error", file, source, fmt::format("bpfvet {}", diagnostic.code_name()),
+            // A known rejection (--baseline) is a notice: it does not fail the gate.
+            out += github_command(report.known(i) ? "notice" : "error", file, source,
+                                  fmt::format("bpfvet {}{}", diagnostic.code_name(), report.known(i) ? " (baseline)" : ""),
                                   fmt::format("{}: {}", program_label(*report.program), diagnostic_sentence(diagnostic)));
         }
         if (auto sentence = kernel_rejection_sentence(report)) {
@@ -304,7 +318,7 @@ std::string junit_report(std::span<const ProgramReport> reports, std::span<const
     double total_seconds = 0;
     std::string suites;
     for (const auto& object : objects) {
-        size_t tests = 0, failures = 0, errors = 0;
+        size_t tests = 0, failures = 0, errors = 0, skipped = 0;
         double seconds = 0;
         std::string cases;
         for (const auto& failure : input_failures) {
@@ -318,12 +332,13 @@ std::string junit_report(std::span<const ProgramReport> reports, std::span<const
         for (const auto& report : reports) {
             if (report.object_path != object) continue;
             ++tests;
-            failures += report.analysis.accepted ? 0 : 1;
+            failures += report.new_rejection() ? 1 : 0;
+            skipped += !report.analysis.accepted && !report.new_rejection() ? 1 : 0;
             seconds += report.analysis.seconds;
             cases += junit_test_case(report);
         }
-        suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
-                              escape_xml(object), tests, failures, errors, junit_seconds(seconds));
+        suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">\n",
+                              escape_xml(object), tests, failures, errors, skipped, junit_seconds(seconds));
         suites += cases + "  </testsuite>\n";
         total_tests += tests;
         total_failures += failures;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bpfvet::tools {
 
@@ -22,6 +23,21 @@ struct ProgramReport {
     const ir::Program* program = nullptr;    // owned by the caller's ir::Object
     analyzer::AnalysisResult analysis;
     std::optional<runtime::kernel::KernelLoadResult> kernel;
+    // With --baseline: for each of analysis.errors, whether the baseline knows it.
+    bool against_baseline = false;
+    std::vector<bool> known_errors;
+
+    [[nodiscard]] bool known(size_t error) const {
+        return against_baseline && error < known_errors.size() && known_errors[error];
+    }
+    // Rejected for a reason the baseline does not list (what fails a gate).
+    [[nodiscard]] bool new_rejection() const {
+        if (analysis.accepted) return false;
+        if (!against_baseline || analysis.errors.empty()) return true;
+        for (size_t i = 0; i < analysis.errors.size(); ++i)
+            if (!known(i)) return true;
+        return false;
+    }
 };
 
 // An object that could not be checked at all (unreadable, no such program,
@@ -33,6 +49,12 @@ struct InputFailure {
 
 // "section/program", how every format names a program.
 [[nodiscard]] std::string program_label(const ir::Program& program);
+
+// What identifies an error across rebuilds (SARIF's partialFingerprints,
+// --baseline): "code:section/program:file:line" with the source path relative
+// to `source_root`, or "code:section/program:pc" without a source line.
+[[nodiscard]] std::string error_fingerprint(std::string_view code, std::string_view program_label,
+                                            const ir::SourceLocation* source, uint32_t pc, std::string_view source_root);
 
 // A SARIF 2.1.0 log: one run, one rule per error code used, one result per
 // diagnostic (located at the source line from BTF when known, else at the

@@ -549,12 +549,15 @@ void register_corpus_command(CLI::App& app, CommandAction& action) {
                         "Results file (JSON Lines); an existing one is resumed: programs it holds are skipped");
     command->add_option("--budget-seconds", options->budget_seconds, "Time budget per program (default 10)")
         ->check(CLI::PositiveNumber);
-    command->add_option("--budget-mb", options->budget_mb, "Address-space limit of a worker in MiB (default 2048)");
+    command->add_option("--budget-mb", options->budget_mb, "Address-space limit of a worker in MiB (default 2048)")
+        ->check(CLI::PositiveNumber);
     command->add_flag("--kernel", options->kernel, "Also load each program into the running kernel (needs root)");
     command->add_option("--shard", options->shard, "I/N: only the programs whose key hashes to I modulo N");
     command->add_flag("--unprivileged", options->unprivileged, "Apply the stricter rules of an unprivileged loader");
-    command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)");
-    command->add_option("--max-disjuncts", options->max_disjuncts, "States kept apart per program point (default 32)");
+    command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)")
+        ->check(CLI::PositiveNumber);
+    command->add_option("--max-disjuncts", options->max_disjuncts, "States kept apart per program point (default 32)")
+        ->check(CLI::PositiveNumber);
     command->add_option("--types-from", options->types_from,
                         "CSV with columns file,section,program,prog_type (e.g. kernel-verdicts.csv): the type of each "
                         "program whose section name implies none");

@@ -90,8 +90,10 @@ void register_explain_command(CLI::App& app, CommandAction& action) {
     command->add_option("file", options->file, "eBPF ELF object")->required();
     add_selection_options(*command, options->selection, true);
     command->add_option("--format,-f", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-    command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query (default 2000)");
-    command->add_option("--max-seconds", options->max_seconds, "Time budget per analysis in seconds (default 10)");
+    command->add_option("--z3-timeout", options->z3_timeout_ms, "Milliseconds per Z3 query (default 2000)")
+        ->check(CLI::PositiveNumber);
+    command->add_option("--max-seconds", options->max_seconds, "Time budget per analysis in seconds (default 10)")
+        ->check(CLI::PositiveNumber);
     command->add_option("--verdict", options->verdict,
                         "Who decides: kernel (default) or safety (alarms proven safe no longer reject)")
         ->check(CLI::IsMember({"kernel", "safety"}));

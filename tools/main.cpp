@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
+#include <string_view>
 
 int main(int argc, char** argv) {
     CLI::App app{"bpfvet: static verifier, analyzer, JIT and runtime for eBPF"};
@@ -23,6 +25,22 @@ int main(int argc, char** argv) {
     bpfvet::tools::register_corpus_worker_command(app, action);
     bpfvet::tools::register_compare_command(app, action);
 
+    // CLI11 would only say "A subcommand is required" for a misspelt command.
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string_view name = argv[1];
+        std::string known;
+        bool found = false;
+        for (const CLI::App* command : app.get_subcommands({})) {
+            if (command->get_name() == "corpus-worker") continue;  // internal
+            found = found || command->get_name() == name;
+            known += (known.empty() ? "" : ", ") + command->get_name();
+        }
+        if (!found) {
+            std::fprintf(stderr, "bpfvet: unknown subcommand '%s' (commands: %s; see bpfvet --help)\n", argv[1],
+                         known.c_str());
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -173,14 +173,19 @@ TEST(Pruning, ALoopThatComesBackInTheSameStateIsUnbounded) {
     EXPECT_TRUE(bad.rejected_with("unbounded-loop")) << bad.codes();
 }
 
-TEST(Pruning, TooManyPathsRunIntoTheKernelsLimit) {
-    // 30 diamonds whose outcome each feeds the final offset: every path's value
-    // matters, so nothing prunes, and 2^30 paths exceed a million instructions.
+// 30 diamonds whose outcome each feeds the final offset: every path's value
+// matters, so nothing prunes, and 2^30 paths exceed a million instructions.
+std::string thirty_diamonds() {
     std::string text = "r6 = *(u32 *)(r1 + 0)\n r7 = 0\n";
     for (int i = 0; i < 30; ++i)
         text += fmt::format("r8 = r6\n r8 >>= {}\n r8 &= 1\n if r8 == 0 goto d{}\n r7 += {}\n d{}:\n", i, i,
                             uint64_t(1) << (i % 20), i);
     text += "r7 &= 3\n r1 = r10\n r1 += -8\n r1 += r7\n r0 = 0\n *(u8 *)(r1 + 0) = r0\n exit\n";
+    return text;
+}
+
+TEST(Pruning, TooManyPathsRunIntoTheKernelsLimit) {
+    const std::string text = thirty_diamonds();
     auto bad = check(text, Socket);
     EXPECT_TRUE(bad.rejected_with("budget-exceeded")) << bad.codes();
     EXPECT_NE(bad.result.errors.front().message.find("kernel's limit"), std::string::npos) << bad.codes();
@@ -190,6 +195,20 @@ TEST(Pruning, TooManyPathsRunIntoTheKernelsLimit) {
     ASSERT_NE(at, std::string::npos) << message;
     const int pc = std::stoi(message.substr(at + std::string("the paths split most at instruction ").size()));
     EXPECT_EQ((pc - 5) % 5, 0) << message;
+}
+
+TEST(Pruning, TheWallClockIsASafetyNetThatSaysSo) {
+    // The same program under a wall-clock budget that has run out at once: the
+    // verdict now depends on the machine, and the message says so instead of
+    // naming the kernel's limit.
+    const std::string text = thirty_diamonds();
+    AnalysisOptions options;
+    options.max_seconds = 1e-9;
+    auto timed_out = check(text, Socket, {}, options);
+    EXPECT_TRUE(timed_out.rejected_with("budget-exceeded")) << timed_out.codes();
+    const std::string& message = timed_out.result.errors.front().message;
+    EXPECT_NE(message.find("wall-clock safety net"), std::string::npos) << message;
+    EXPECT_EQ(message.find("kernel's limit"), std::string::npos) << message;
 }
 
 // --- What the kernel keeps along a path.
