@@ -30,7 +30,8 @@ bool is_legacy_packet_load(const ir::Instruction& insn) {
 struct ArgumentType {
     enum class Kind : uint8_t { Number, Context, Memory };
     Kind kind = Kind::Number;
-    uint32_t size = 0;  // Memory: bytes the callee may read and write
+    uint32_t size = 0;      // Memory: bytes the callee may read and write
+    bool non_null = false;  // Memory tagged arg:nonnull: callers must pass a valid pointer
 };
 
 // The type, or why the kernel refuses the prototype (btf_prepare_func_args).
@@ -38,6 +39,16 @@ std::variant<ArgumentType, std::string> argument_type(const ir::FunctionParamete
                                                       const std::optional<ContextDescriptor>& context,
                                                       ir::ProgramType type) {
     using Kind = ir::FunctionParameter::Kind;
+    using Parameter = ir::FunctionParameter;
+    const uint8_t tags = parameter.tags;
+    if (tags & Parameter::TagUnknown)
+        return fmt::format("argument {} has an \"arg:\" tag the kernel does not know (\"arg#{} has unsupported set of "
+                           "tags\")",
+                           index + 1, index);
+    if (parameter.kind != Kind::Pointer && tags != 0)
+        return fmt::format("argument {} has a pointer tag but is not a pointer (the kernel's \"arg#{} has pointer tag, "
+                           "but is not a pointer type\")",
+                           index + 1, index);
     switch (parameter.kind) {
     case Kind::Scalar: return ArgumentType{ArgumentType::Kind::Number, 0};
     case Kind::Other:
@@ -48,12 +59,35 @@ std::variant<ArgumentType, std::string> argument_type(const ir::FunctionParamete
     const bool is_context =
         context && (parameter.pointee_struct == context->struct_name || parameter.pointee_name == context->struct_name ||
                     (type == ir::ProgramType::Kprobe && parameter.pointee_name == "bpf_user_pt_regs_t"));
+    if (tags & Parameter::TagContext) {
+        // __arg_ctx: the context, whatever the pointee, as long as it is void
+        // or the program type's own context (btf_validate_prog_ctx_type).
+        if (tags != Parameter::TagContext)
+            return fmt::format("argument {} combines arg:ctx with other tags (the kernel's \"arg#{} has invalid "
+                               "combination of tags\")",
+                               index + 1, index);
+        const bool points_to_void = parameter.pointee_name.empty() && !parameter.pointee_size;
+        if (!context)
+            return fmt::format("argument {} is tagged arg:ctx, but the context of this program type is not modelled",
+                               index + 1);
+        if (!points_to_void && !is_context)
+            return fmt::format("argument {} is tagged arg:ctx but points to '{}', which is not the context of this "
+                               "program type ({})",
+                               index + 1, parameter.pointee_name, context->struct_name);
+        return ArgumentType{ArgumentType::Kind::Context, 0};
+    }
     if (is_context) return ArgumentType{ArgumentType::Kind::Context, 0};
+    if (tags & (Parameter::TagTrusted | Parameter::TagUntrusted | Parameter::TagArena))
+        return fmt::format("argument {} is tagged {}, a kernel-object or arena pointer, which bpfvet does not model yet",
+                           index + 1,
+                           tags & Parameter::TagTrusted     ? "arg:trusted"
+                           : tags & Parameter::TagUntrusted ? "arg:untrusted"
+                                                            : "arg:arena");
     if (!parameter.pointee_size)
         return fmt::format("argument {} points to '{}', whose size cannot be determined (the kernel's \"reference "
                            "type size cannot be determined\")",
                            index + 1, parameter.pointee_name.empty() ? "void" : parameter.pointee_name);
-    return ArgumentType{ArgumentType::Kind::Memory, *parameter.pointee_size};
+    return ArgumentType{ArgumentType::Kind::Memory, *parameter.pointee_size, (tags & Parameter::TagNonNull) != 0};
 }
 
 }  // namespace
@@ -106,6 +140,9 @@ void Engine::call_global_function(uint32_t pc, uint32_t callee, AbstractState& s
                 return wrong("the unmodified context pointer");
             break;
         case ArgumentType::Kind::Memory: {
+            if (type.non_null && (argument.is_constant(0) || (argument.is_pointer() && argument.maybe_null)))
+                return wrong(fmt::format("a valid pointer to {} bytes, never null (the parameter is tagged arg:nonnull)",
+                                         type.size));
             if (argument.is_constant(0)) break;  // null: the callee checks for it
             if (!argument.is_pointer())
                 return wrong(fmt::format("null or a pointer to {} bytes the function may read and write", type.size));
@@ -145,8 +182,10 @@ void Engine::analyze_global_functions() {
                 reg = Value::make_pointer(PointerKind::Context, 0, Scalar::constant(0));
                 break;
             case ArgumentType::Kind::Memory:
-                reg = Value::make_pointer(PointerKind::Memory, argument.size, Scalar::constant(0), true,
-                                          fresh_id(entry, function.start + uint32_t(i), IdTag::Lookup));
+                reg = argument.non_null
+                          ? Value::make_pointer(PointerKind::Memory, argument.size, Scalar::constant(0))
+                          : Value::make_pointer(PointerKind::Memory, argument.size, Scalar::constant(0), true,
+                                                fresh_id(entry, function.start + uint32_t(i), IdTag::Lookup));
                 break;
             }
         }

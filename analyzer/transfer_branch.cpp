@@ -272,6 +272,19 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         }
     }
 
+    // Two pointers compared for equality, exactly one of them possibly null:
+    // where they are equal, that one is not null (the kernel's
+    // check_cond_jmp_op, 64-bit only, not for BTF-typed kernel objects). Only
+    // that register learns it, not its copies, as mark_ptr_not_null_reg.
+    if (uses_register && !options_.unprivileged && (op == JmpOp::Jeq || op == JmpOp::Jne) && left.is_pointer() &&
+        right.is_pointer() && left.maybe_null != right.maybe_null && left.pointer != PointerKind::BtfObject &&
+        right.pointer != PointerKind::BtfObject) {
+        BranchStates out{state, state};
+        AbstractState& equal = op == JmpOp::Jeq ? out.taken : out.fallthrough;
+        equal.reg(left.maybe_null ? insn.dst : insn.src).maybe_null = false;
+        return out;
+    }
+
     // Any other comparison involving a pointer: allowed for privileged loaders, both ways possible.
     if (options_.unprivileged) {
         report(state, ErrorCode::PointerComparison, pc,

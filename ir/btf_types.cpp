@@ -135,12 +135,33 @@ std::expected<BtfMapFields, std::string> BtfTypes::parse_map_struct(uint32_t str
     return map;
 }
 
+void BtfTypes::add_argument_tags(uint32_t function_id, std::vector<FunctionParameter>& parameters) const {
+    constexpr unsigned decl_tag_kind = 17;  // BTF_KIND_DECL_TAG, followed by its s32 component_idx
+    for (uint32_t id = 1; id < parser_.typesCount(); ++id) {
+        const auto* type = parser_.findType(id);
+        if (!type || type->getKind() != decl_tag_kind || type->Type != function_id) continue;
+        const int32_t component = *trailing<int32_t>(type);
+        if (component < 0 || size_t(component) >= parameters.size()) continue;
+        const std::string tag = parser_.findString(type->NameOff).str();
+        if (!tag.starts_with("arg:")) continue;
+        static constexpr std::pair<std::string_view, uint8_t> known[] = {
+            {"arg:ctx", FunctionParameter::TagContext},         {"arg:nonnull", FunctionParameter::TagNonNull},
+            {"arg:nullable", FunctionParameter::TagNullable},   {"arg:trusted", FunctionParameter::TagTrusted},
+            {"arg:untrusted", FunctionParameter::TagUntrusted}, {"arg:arena", FunctionParameter::TagArena}};
+        uint8_t bit = FunctionParameter::TagUnknown;
+        for (const auto& [name, value] : known)
+            if (tag == name) bit = value;
+        parameters[size_t(component)].tags |= bit;
+    }
+}
+
 std::optional<BtfTypes::FunctionSignature> BtfTypes::function_signature(std::string_view name) const {
     constexpr uint32_t global_linkage = 1;  // BTF_FUNC_GLOBAL
     for (uint32_t id = 1; id < parser_.typesCount(); ++id) {
         const auto* type = parser_.findType(id);
         if (!type || type->getKind() != llvm::BTF::BTF_KIND_FUNC || parser_.findString(type->NameOff).str() != name) continue;
         FunctionSignature signature;
+        signature.id = id;
         signature.global = type->getVlen() == global_linkage;
         const auto* proto = parser_.findType(type->Type);
         if (!proto || proto->getKind() != llvm::BTF::BTF_KIND_FUNC_PROTO) return signature;
@@ -173,6 +194,7 @@ std::optional<BtfTypes::FunctionSignature> BtfTypes::function_signature(std::str
             }
             signature.parameters.push_back(std::move(parameter));
         }
+        add_argument_tags(id, signature.parameters);
         return signature;
     }
     return std::nullopt;

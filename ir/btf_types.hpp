@@ -34,6 +34,7 @@ public:
     [[nodiscard]] std::optional<uint64_t> size_of(uint32_t type_id) const;
     // The FUNC named `name`: whether its linkage is global, and its parameters.
     struct FunctionSignature {
+        uint32_t id = 0;  // of the FUNC
         bool global = false;
         std::vector<FunctionParameter> parameters;
         bool returns_value = true;
@@ -45,6 +46,8 @@ public:
 private:
     [[nodiscard]] std::expected<BtfMapFields, std::string> parse_map_struct(uint32_t struct_id, int depth) const;
     [[nodiscard]] uint32_t skip_modifiers(uint32_t type_id) const;
+    // Sets each parameter's tags from the "arg:..." decl tags on the FUNC.
+    void add_argument_tags(uint32_t function_id, std::vector<FunctionParameter>& parameters) const;
     const llvm::BTFParser& parser_;
 };
 

@@ -1,5 +1,6 @@
 #include "ir/elf_loader.hpp"
 
+#include "ir/btf_for_kernel.hpp"
 #include "ir/btf_types.hpp"
 #include "ir/validator.hpp"
 
@@ -97,6 +98,8 @@ private:
     // Every call target starts a function, as the kernel's check_subprogs
     // sees it, whether or not a symbol names it: split functions there.
     void split_functions_at_call_targets();
+    // object_.kernel_btf: the .BTF blob with the fixups libbpf makes before loading it.
+    void prepare_kernel_btf();
     void attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin);
     std::string section_name(uint64_t index) const {
         auto it = section_names_.find(index);
@@ -579,6 +582,42 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
     return program;
 }
 
+void Loader::prepare_kernel_btf() {
+    std::map<std::string, DataSectionLayout> layouts;
+    std::span<const uint8_t> raw;
+    for (const auto& section : elf_.sections()) {
+        auto name = section.getName();
+        if (!name) {
+            llvm::consumeError(name.takeError());
+            continue;
+        }
+        layouts[name->str()].size = section.getSize();
+        if (*name != ".BTF") continue;
+        auto contents = section.getContents();
+        if (!contents) {
+            llvm::consumeError(contents.takeError());
+            continue;
+        }
+        raw = {reinterpret_cast<const uint8_t*>(contents->data()), contents->size()};
+    }
+    for (const ELFSymbolRef symbol : elf_.symbols()) {
+        auto section = symbol.getSection();
+        auto name = symbol.getName();
+        auto value = symbol.getValue();
+        if (!section || !name || !value) {
+            if (!section) llvm::consumeError(section.takeError());
+            if (!name) llvm::consumeError(name.takeError());
+            if (!value) llvm::consumeError(value.takeError());
+            continue;
+        }
+        if (*section == elf_.section_end()) continue;
+        layouts[section_name((*section)->getIndex())].symbol_offsets[name->str()] = *value;
+    }
+    auto fixed = btf_for_kernel(raw, layouts);
+    if (fixed) object_.kernel_btf = std::move(*fixed);
+    else object_.kernel_btf_note = fixed.error();
+}
+
 void Loader::attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin) {
     program.location_of.assign(program.instructions.size(), -1);
     if (!btf_) return;
@@ -590,6 +629,7 @@ void Loader::attach_btf(Program& program, const std::vector<std::pair<const Code
             program.function_info = false;
             continue;
         }
+        function.btf_id = signature->id;
         function.global = signature->global;
         function.parameters = std::move(signature->parameters);
         function.returns_value = signature->returns_value;
@@ -629,6 +669,7 @@ Expected<Object> Loader::run() {
         if (auto error = btf_->parse(elf_)) return fail(".BTF", "malformed BTF: " + message_of(std::move(error)));
     }
     if (auto r = read_sections(); !r) return std::unexpected(r.error());
+    if (has_btf) prepare_kernel_btf();
     for (const auto& legacy : legacy_maps_) {
         auto& map = object_.maps[legacy.index];
         if (legacy.inner_id) {

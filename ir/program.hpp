@@ -60,6 +60,18 @@ struct FunctionParameter {
         Other,    // anything else (a struct by value, a float): the kernel refuses it
     };
     Kind kind = Kind::Scalar;
+    // The parameter's "arg:..." BTF decl tags (__arg_ctx, __arg_nonnull, ...),
+    // which override what the kernel derives from the type.
+    enum Tag : uint8_t {
+        TagContext = 1 << 0,    // arg:ctx
+        TagNonNull = 1 << 1,    // arg:nonnull
+        TagNullable = 1 << 2,   // arg:nullable
+        TagTrusted = 1 << 3,    // arg:trusted
+        TagUntrusted = 1 << 4,  // arg:untrusted
+        TagArena = 1 << 5,      // arg:arena
+        TagUnknown = 1 << 7,    // any other "arg:" tag: the kernel refuses the function
+    };
+    uint8_t tags = 0;
     std::optional<uint32_t> pointee_size;  // Pointer: bytes of the pointee, none for void or incomplete types
     std::string pointee_name;              // Pointer: the pointee's name before typedefs ("bpf_user_pt_regs_t")
     std::string pointee_struct;            // Pointer: the struct's name after typedefs ("pt_regs")
@@ -76,6 +88,7 @@ struct Function {
     bool global = false;
     std::vector<FunctionParameter> parameters{};
     bool returns_value = true;  // false for a void function
+    uint32_t btf_id = 0;        // its BTF FUNC (0 without BTF): the func_info a loader passes
 };
 
 // A CO-RE relocation recorded from .BTF.ext (ir/core_relocation.hpp applies it).
@@ -163,6 +176,10 @@ struct Object {
     std::vector<Program> programs;
     std::string license;
     std::optional<uint32_t> kernel_version;
+    // .BTF as libbpf would load it into the kernel (ir/btf_for_kernel.hpp);
+    // empty without BTF or when it is unusable (kernel_btf_note says why).
+    std::vector<uint8_t> kernel_btf;
+    std::string kernel_btf_note;
 };
 
 // A located error on user input. pc is the slot index within the section when known.

@@ -76,7 +76,7 @@ Failure failure_from_errno(const std::string& what) {
 // Creates the kernel map for `map` (libbpf's choices: 4-byte values for
 // map-in-map whose BTF gives none; global data as a one-entry array holding
 // the section, read-only sections frozen).
-std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int inner_fd) {
+std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int inner_fd, int btf_fd) {
     union bpf_attr attr {};
     attr.map_type = uint32_t(map.type);
     attr.key_size = map.key_size;
@@ -88,7 +88,18 @@ std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int 
     if (inner_fd >= 0) attr.inner_map_fd = uint32_t(inner_fd);
     if (map.read_only) attr.map_flags |= BPF_F_RDONLY_PROG;
     copy_object_name(attr.map_name, map.name);
-    Descriptor fd(int(bpf_call(BPF_MAP_CREATE, attr)));
+    // With the key and value types from BTF, as libbpf passes them (the kernel
+    // finds spin locks and timers in values through them); libbpf retries
+    // without BTF when the kernel refuses them, and so do we.
+    Descriptor fd;
+    if (btf_fd >= 0 && map.btf_value_type != 0) {
+        union bpf_attr typed = attr;
+        typed.btf_fd = uint32_t(btf_fd);
+        typed.btf_key_type_id = map.btf_key_type;
+        typed.btf_value_type_id = map.btf_value_type;
+        fd = Descriptor(int(bpf_call(BPF_MAP_CREATE, typed)));
+    }
+    if (fd.get() < 0) fd = Descriptor(int(bpf_call(BPF_MAP_CREATE, attr)));
     if (fd.get() < 0) return std::unexpected(failure_from_errno("BPF_MAP_CREATE " + map.name));
     if (map.is_global_data) {
         uint32_t zero = 0;
@@ -110,7 +121,7 @@ std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int 
 }
 
 // All maps of the object, indexed like Object::maps; inner map templates first.
-std::expected<std::vector<Descriptor>, Failure> create_maps(const ir::Object& object) {
+std::expected<std::vector<Descriptor>, Failure> create_maps(const ir::Object& object, int btf_fd) {
     std::vector<Descriptor> fds(object.maps.size());
     auto is_outer = [](const ir::MapDefinition& map) { return map.inner_map.has_value(); };
     for (bool outer_pass : {false, true})
@@ -118,7 +129,7 @@ std::expected<std::vector<Descriptor>, Failure> create_maps(const ir::Object& ob
             const auto& map = object.maps[i];
             if (is_outer(map) != outer_pass) continue;
             int inner_fd = map.inner_map && *map.inner_map < fds.size() ? fds[*map.inner_map].get() : -1;
-            auto fd = create_map(map, inner_fd);
+            auto fd = create_map(map, inner_fd, btf_fd);
             if (!fd) return std::unexpected(fd.error());
             fds[i] = std::move(*fd);
         }
@@ -524,9 +535,45 @@ struct LoadAttempt {
 // 4 (BPF_LOG_STATS) only "processed N insns" and the verification time.
 constexpr uint32_t LogInstructions = 1, LogStates = 2, LogStatistics = 4;
 
+// The object's BTF as libbpf loads it (BPF_BTF_LOAD); an invalid descriptor
+// and the reason in `note` when there is none or the kernel refuses it.
+Descriptor load_object_btf(const ir::Object& object, std::string& note) {
+    if (object.kernel_btf.empty()) {
+        note = object.kernel_btf_note.empty() ? "the object has no BTF"
+                                              : "the object's BTF is unusable: " + object.kernel_btf_note;
+        return Descriptor();
+    }
+    std::vector<char> log(1 << 16, 0);
+    union bpf_attr attr {};
+    attr.btf = pointer_to_u64(object.kernel_btf.data());
+    attr.btf_size = uint32_t(object.kernel_btf.size());
+    attr.btf_log_buf = pointer_to_u64(log.data());
+    attr.btf_log_size = uint32_t(log.size());
+    attr.btf_log_level = 1;
+    Descriptor fd(int(bpf_call(BPF_BTF_LOAD, attr)));
+    if (fd.get() < 0) {
+        const std::string reason = std::strerror(errno);
+        const auto lines = last_log_lines(std::string_view(log.data(), strnlen(log.data(), log.size())), 1);
+        note = "the kernel refuses the object's BTF (" + (lines.empty() ? reason : lines.back()) +
+               "); loaded without BTF, as libbpf does";
+    }
+    return fd;
+}
+
+// func_info as libbpf passes it: each function's first instruction and BTF FUNC.
+std::vector<bpf_func_info> function_info(const ir::Program& program) {
+    std::vector<bpf_func_info> info;
+    if (!program.function_info) return info;
+    for (const auto& function : program.functions) {
+        if (function.btf_id == 0) return {};
+        info.push_back({function.start, function.btf_id});
+    }
+    return info;
+}
+
 LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, ir::ProgramType type,
-                         const std::vector<uint64_t>& slots, uint32_t btf_id, uint32_t log_level,
-                         std::vector<char>* log) {
+                         const std::vector<uint64_t>& slots, uint32_t btf_id, int object_btf_fd,
+                         const std::vector<bpf_func_info>& functions, uint32_t log_level, std::vector<char>* log) {
     // The object's license, as libbpf passes it; GPL where the object has none
     // (what the reference verdicts did, so GPL-only helpers stay usable).
     const std::string license = object.license.empty() ? "GPL" : object.license;
@@ -540,6 +587,12 @@ LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, i
     attr.kern_version = object.kernel_version.value_or(0);
     attr.attach_btf_id = btf_id;  // in vmlinux (attach_btf_obj_fd 0)
     copy_object_name(attr.prog_name, program.name);
+    if (object_btf_fd >= 0 && !functions.empty()) {
+        attr.prog_btf_fd = uint32_t(object_btf_fd);
+        attr.func_info_rec_size = sizeof(bpf_func_info);
+        attr.func_info = pointer_to_u64(functions.data());
+        attr.func_info_cnt = uint32_t(functions.size());
+    }
     if (log) {
         std::ranges::fill(*log, 0);
         attr.log_level = log_level;
@@ -617,7 +670,13 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
             return load_in_kernel(object, *moved, type, plain, loaded);
         }
     }
-    auto maps = create_maps(object);
+    Descriptor object_btf = load_object_btf(object, result.btf_note);
+    const std::vector<bpf_func_info> functions = object_btf.get() >= 0 ? function_info(program)
+                                                                       : std::vector<bpf_func_info>{};
+    if (object_btf.get() >= 0 && functions.empty())
+        result.btf_note = "the program's functions have no BTF FUNC: loaded without func_info";
+    result.with_btf = !functions.empty();
+    auto maps = create_maps(object, object_btf.get());
     if (!maps) {
         result.verdict = means_unavailable(maps.error().error) ? KernelVerdict::Unavailable : KernelVerdict::LoaderError;
         result.error = maps.error().error;
@@ -627,7 +686,10 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     const auto slots = encode_for_kernel(program, *maps);
     // First without a log: a level-1 log of a big accepted program costs
     // seconds, and its absence cannot change the verdict.
-    LoadAttempt attempt = attempt_load(object, program, type, slots, btf_id, 0, nullptr);
+    auto load = [&](uint32_t log_level, std::vector<char>* log) {
+        return attempt_load(object, program, type, slots, btf_id, object_btf.get(), functions, log_level, log);
+    };
+    LoadAttempt attempt = load(0, nullptr);
     result.load_seconds = attempt.seconds;
     std::vector<char> log(std::max<uint32_t>(options.log_size, 4096));
 
@@ -635,8 +697,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.verdict = KernelVerdict::Accept;
         result.processed_insns = verified_instructions(attempt.fd.get());
         if (options.collect_log_on_accept) {
-            (void)attempt_load(object, program, type, slots, btf_id,
-                               options.log_states ? LogStates | LogStatistics : LogStatistics, &log);
+            (void)load(options.log_states ? LogStates | LogStatistics : LogStatistics, &log);
             result.log = log_text(log);
             if (auto count = summarize_verifier_log(result.log).processed_insns) result.processed_insns = count;
         }
@@ -655,7 +716,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     // Again with a log, for the reason. The kernel keeps the log's tail when
     // it overflows, which is where the reason is.
     const bool quick = attempt.seconds < options.full_log_below_seconds;
-    (void)attempt_load(object, program, type, slots, btf_id, quick ? LogInstructions : LogStatistics, &log);
+    (void)load(quick ? LogInstructions : LogStatistics, &log);
     result.log = log_text(log);
     // EPERM with a log is the verifier speaking (we are allowed bpf(2));
     // EPERM or ENOSYS without one is bpf(2) refused altogether.

@@ -42,6 +42,11 @@ struct KernelLoadResult {
     std::optional<int64_t> error_pc;  // instruction the log blames, when it says
     std::optional<uint64_t> processed_insns;  // "processed N insns" (from the log or BPF_OBJ_GET_INFO)
     double load_seconds = 0;       // wall time of the successful BPF_PROG_LOAD (or the failing one)
+    // Loaded as libbpf loads it: with the object's BTF and func_info (global
+    // functions are then verified on their own). Without them when the object
+    // has no BTF or the kernel refuses it, which btf_note then says.
+    bool with_btf = false;
+    std::string btf_note;
 };
 
 struct KernelLoadOptions {

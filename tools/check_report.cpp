@@ -350,8 +350,24 @@ std::string junit_report(std::span<const ProgramReport> reports, std::span<const
                        total_tests, total_failures, total_errors, junit_seconds(total_seconds), suites);
 }
 
+namespace {
+std::string kernel_verdict_text(const ProgramReport& report);
+}  // namespace
+
 std::string kernel_text(const ProgramReport& report) {
     if (!report.kernel) return {};
+    const auto& result = *report.kernel;
+    // Without BTF the kernel checks global functions in their callers' context:
+    // its verdict may differ from a libbpf load's, so say so.
+    const std::string note = result.btf_note.empty() || result.verdict == kernel::KernelVerdict::Unavailable
+                                 ? std::string()
+                                 : fmt::format("kernel: note: {}\n", result.btf_note);
+    return kernel_verdict_text(report) + note;
+}
+
+namespace {
+// The kernel's verdict line, and its log's last lines for a rejection.
+std::string kernel_verdict_text(const ProgramReport& report) {
     const auto& result = *report.kernel;
     switch (result.verdict) {
         case kernel::KernelVerdict::Accept: {
@@ -377,6 +393,7 @@ std::string kernel_text(const ProgramReport& report) {
     }
     return {};
 }
+}  // namespace
 
 nlohmann::json kernel_json(const ProgramReport& report) {
     if (!report.kernel) return nullptr;
@@ -389,7 +406,9 @@ nlohmann::json kernel_json(const ProgramReport& report) {
                           {"file", nullptr},
                           {"line", nullptr},
                           {"processed_insns", nullptr},
-                          {"load_seconds", result.load_seconds}};
+                          {"load_seconds", result.load_seconds},
+                          {"with_btf", result.with_btf}};
+    if (!result.btf_note.empty()) out["btf_note"] = result.btf_note;
     if (result.error_pc) out["error_pc"] = *result.error_pc;
     if (const auto* source = location_at(report, result.error_pc)) {
         out["file"] = source->file;

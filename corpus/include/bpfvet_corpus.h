@@ -44,6 +44,11 @@ typedef __s64 s64;
 #endif
 #define __noinline __attribute__((noinline))
 #define __naked __attribute__((naked))
+/* Tags on a global function's parameters, as libbpf's bpf_helpers.h has them:
+ * they override what the kernel derives from the parameter's type. */
+#define __arg_ctx __attribute__((btf_decl_tag("arg:ctx")))
+#define __arg_nonnull __attribute__((btf_decl_tag("arg:nonnull")))
+#define __arg_nullable __attribute__((btf_decl_tag("arg:nullable")))
 
 #define LICENSE_GPL char _license[] SEC("license") = "GPL"
 

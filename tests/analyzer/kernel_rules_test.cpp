@@ -301,6 +301,39 @@ TEST(KernelRules, ThirtyTwoBitNullCheckDoesNotProveAPointerNotNull) {
     EXPECT_TRUE(full.result.accepted) << full.codes();
 }
 
+TEST(KernelRules, EqualToANonNullPointerIsNotNull) {
+    // Two lookups; r6 is tested, then compared with r7 (selftest null_ptr_to_map_value):
+    // where r6 == r7, r7 is not null either (the kernel's check_cond_jmp_op).
+    constexpr std::string_view two_lookups = R"(
+        r1 = 0
+        *(u32 *)(r10 - 8) = r1
+        r1 = map[values] ll
+        r2 = r10
+        r2 += -8
+        call bpf_map_lookup_elem
+        r6 = r0
+        r1 = map[values] ll
+        r2 = r10
+        r2 += -8
+        call bpf_map_lookup_elem
+        r7 = r0
+        if r6 == 0 goto out
+        {}
+        r0 = *(u32 *)(r7 + 0)
+    out:
+        r0 = 2
+        exit)";
+    const std::vector<ir::MapDefinition> maps{map_of("values", 8, ir::MapType::Hash)};
+    auto equal = check(fmt::format(fmt::runtime(two_lookups), "if r6 != r7 goto out"), Xdp, maps);
+    EXPECT_TRUE(equal.result.accepted) << equal.codes();
+    // Kernel: "R7 invalid mem access 'map_value_or_null'" on the unequal side...
+    auto unequal = check(fmt::format(fmt::runtime(two_lookups), "if r6 == r7 goto out"), Xdp, maps);
+    EXPECT_TRUE(unequal.rejected_with("null-dereference")) << unequal.codes();
+    // ...and a 32-bit comparison teaches nothing.
+    auto half = check(fmt::format(fmt::runtime(two_lookups), "if w6 != w7 goto out"), Xdp, maps);
+    EXPECT_TRUE(half.rejected_with("null-dereference")) << half.codes();
+}
+
 TEST(KernelRules, ThirtyTwoBitPacketComparisonProvesNoRange) {
     constexpr std::string_view program = R"(
         r2 = *(u32 *)(r1 + 0)
@@ -424,6 +457,70 @@ TEST(GlobalFunctions, PointerArgumentMayBeNullWhateverTheCallerPasses) {
         r0 = *(u32 *)(r1 + 8))"),
                                    Socket, {}, sum_global);
     EXPECT_TRUE(past_end.rejected_with("memory-access")) << past_end.codes();
+}
+
+ir::FunctionParameter tagged(ir::FunctionParameter parameter, uint8_t tags) {
+    parameter.tags = tags;
+    return parameter;
+}
+
+TEST(GlobalFunctions, NonNullTagLetsTheCalleeReadWithoutACheck) {
+    using P = ir::FunctionParameter;
+    // __arg_nonnull: the callee needs no null check (selftest arg_tag_nonnull_ptr_good)...
+    auto good = check_adjusted(fmt::format(fmt::runtime(call_sum), -8, read_unchecked), Socket, {},
+                               global("sum", {tagged(pointer_to(8, "pair"), P::TagNonNull)}));
+    EXPECT_TRUE(good.result.accepted) << good.codes();
+    // ...and no caller may pass null (the kernel: "R1 type=scalar expected=fp, ...").
+    auto null_argument = check_adjusted(R"(
+    main:
+        r1 = 0
+        call sum
+        exit
+    sum:
+        r0 = *(u32 *)(r1 + 0)
+        exit)",
+                                        Socket, {}, global("sum", {tagged(pointer_to(8, "pair"), P::TagNonNull)}));
+    EXPECT_TRUE(null_argument.rejected_with("helper-argument")) << null_argument.codes();
+    // __arg_nullable on memory is what an untagged pointer is already: the check is needed.
+    auto nullable = check_adjusted(fmt::format(fmt::runtime(call_sum), -8, read_unchecked), Socket, {},
+                                   global("sum", {tagged(pointer_to(8, "pair"), P::TagNullable)}));
+    EXPECT_TRUE(nullable.rejected_with("null-dereference")) << nullable.codes();
+}
+
+TEST(GlobalFunctions, ContextTagMakesAVoidPointerTheContext) {
+    using P = ir::FunctionParameter;
+    constexpr std::string_view pass_context = R"(
+    main:
+        call sum
+        exit
+    sum:
+        r0 = *(u32 *)(r1 + 0)
+        exit)";
+    ir::FunctionParameter void_pointer;
+    void_pointer.kind = P::Kind::Pointer;
+    // Untagged, `void *` has no size: the kernel refuses the prototype.
+    auto untagged = check_adjusted(pass_context, Socket, {}, global("sum", {void_pointer}));
+    EXPECT_TRUE(untagged.rejected_with("helper-argument")) << untagged.codes();
+    // __arg_ctx (selftests arg_tag_ctx_*): the callee reads skb->len from its context.
+    auto as_context = check_adjusted(pass_context, Socket, {}, global("sum", {tagged(void_pointer, P::TagContext)}));
+    EXPECT_TRUE(as_context.result.accepted) << as_context.codes();
+    // A caller must pass the context itself.
+    auto not_context = check_adjusted(R"(
+    main:
+        r1 = r10
+        r1 += -8
+        call sum
+        exit
+    sum:
+        r0 = 0
+        exit)",
+                                      Socket, {}, global("sum", {tagged(void_pointer, P::TagContext)}));
+    EXPECT_TRUE(not_context.rejected_with("helper-argument")) << not_context.codes();
+    // Tags on a number, or unknown tags, make the kernel refuse the function.
+    auto on_number = check_adjusted(pass_context, Socket, {}, global("sum", {tagged(integer(), P::TagNonNull)}));
+    EXPECT_TRUE(on_number.rejected_with("helper-argument")) << on_number.codes();
+    auto unknown = check_adjusted(pass_context, Socket, {}, global("sum", {tagged(void_pointer, P::TagUnknown)}));
+    EXPECT_TRUE(unknown.rejected_with("helper-argument")) << unknown.codes();
 }
 
 TEST(GlobalFunctions, CallsAreCheckedAgainstThePrototypeAndReturnAnUnknownNumber) {

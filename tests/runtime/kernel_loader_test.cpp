@@ -161,6 +161,32 @@ TEST(KernelLoader, AcceptsTheSocketFilterAndRunsIt) {
     EXPECT_GE(*timing, 0.0);
 }
 
+// As libbpf loads it, with BTF and func_info: a global function is then
+// verified on its own, so the kernel sees its arguments may be null.
+TEST(KernelLoader, LoadsWithTheObjectsBtfAndFunctionInfo) {
+    const std::string tagged = corpus_object("global_arg_tags.o");
+    if (!fs::exists(tagged)) GTEST_SKIP() << tagged << " not built";
+    auto object = ir::load_object(tagged);
+    ASSERT_TRUE(object) << object.error().to_string();
+    ASSERT_FALSE(object->kernel_btf.empty()) << object->kernel_btf_note;
+    for (const auto& program : object->programs) {
+        const auto result = load_in_kernel(*object, program, ir::ProgramType::SchedCls, {});
+        SKIP_IF_UNAVAILABLE(result);
+        EXPECT_TRUE(result.with_btf) << program.name << ": " << result.btf_note;
+        EXPECT_EQ(result.verdict, KernelVerdict::Accept) << program.name << ": " << result.first_error_line;
+    }
+    // The shared sample whose global function dereferences its argument unchecked.
+    const fs::path bpf2bpf = fs::path(BPFVET_SHARED_DIR) / "corpus" / "ebpf-samples" / "build" / "bpf2bpf.o";
+    if (!fs::exists(bpf2bpf)) GTEST_SKIP() << bpf2bpf << " absent (../shared)";
+    auto sample = ir::load_object(bpf2bpf.string());
+    ASSERT_TRUE(sample) << sample.error().to_string();
+    const auto result = load_in_kernel(*sample, sample->programs.at(0), ir::ProgramType::SocketFilter, {});
+    SKIP_IF_UNAVAILABLE(result);
+    EXPECT_TRUE(result.with_btf) << result.btf_note;
+    EXPECT_EQ(result.verdict, KernelVerdict::Reject) << "loaded without its BTF the kernel accepts it";
+    EXPECT_NE(result.first_error_line.find("mem_or_null"), std::string::npos) << result.first_error_line;
+}
+
 TEST(KernelLoader, StatisticsOfAnAcceptedProgramFromItsLog) {
     const std::string path = corpus_object("xdp_parser.o");
     if (!fs::exists(path)) GTEST_SKIP() << path << " not built";
