@@ -1,6 +1,6 @@
 #include "ir/elf_loader.hpp"
 
-#include "ir/btf_for_kernel.hpp"
+#include "ir/btf_finalize.hpp"
 #include "ir/btf_types.hpp"
 #include "ir/validator.hpp"
 
@@ -98,8 +98,7 @@ private:
     // Every call target starts a function, as the kernel's check_subprogs
     // sees it, whether or not a symbol names it: split functions there.
     void split_functions_at_call_targets();
-    // object_.kernel_btf: the .BTF blob with the fixups libbpf makes before loading it.
-    void prepare_kernel_btf();
+    std::vector<uint8_t> finalized_btf() const;
     void attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin);
     std::string section_name(uint64_t index) const {
         auto it = section_names_.find(index);
@@ -304,6 +303,30 @@ Expected<void> Loader::read_legacy_maps(const ELFSectionRef& section) {
     return {};
 }
 
+// Whether the kernel lets a map of this type hold its value's special fields
+// (map_check_btf of Linux 6.18). Graph roots and kptrs are left to the kernel.
+bool holds_special_fields(const MapDefinition& map) {
+    using K = SpecialField::Kind;
+    for (const SpecialField& field : map.special_fields) {
+        switch (field.kind) {
+        case K::SpinLock:
+        case K::ResSpinLock:
+            if (map.type != MapType::Hash && map.type != MapType::Array && map.type != MapType::CgroupStorage &&
+                map.type != MapType::SkStorage && map.type != MapType::InodeStorage &&
+                map.type != MapType::TaskStorage && map.type != MapType::CgrpStorage)
+                return false;
+            break;
+        case K::Timer:
+        case K::Workqueue:
+        case K::TaskWork:
+            if (map.type != MapType::Hash && map.type != MapType::LruHash && map.type != MapType::Array) return false;
+            break;
+        default: break;
+        }
+    }
+    return true;
+}
+
 void Loader::add_btf_map(const BtfMapFields& fields, uint64_t section, bool is_inner) {
     MapDefinition map;
     map.name = is_inner ? fields.name + ".inner" : fields.name;
@@ -314,6 +337,13 @@ void Loader::add_btf_map(const BtfMapFields& fields, uint64_t section, bool is_i
     map.flags = fields.flags;
     map.btf_key_type = fields.key_type;
     map.btf_value_type = fields.value_type;
+    if (btf_) map.special_fields = BtfTypes(*btf_).special_fields(fields.value_type);
+    if (!holds_special_fields(map)) {
+        // The kernel refuses to create such a map with its BTF (map_check_btf:
+        // EOPNOTSUPP); libbpf then creates it without: no types, no fields.
+        map.special_fields.clear();
+        map.btf_key_type = map.btf_value_type = 0;
+    }
     const uint32_t index = uint32_t(object_.maps.size());
     if (!is_inner) map_at_[{section, fields.section_offset}] = index;
     object_.maps.push_back(std::move(map));
@@ -582,40 +612,51 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
     return program;
 }
 
-void Loader::prepare_kernel_btf() {
-    std::map<std::string, DataSectionLayout> layouts;
-    std::span<const uint8_t> raw;
+std::vector<uint8_t> Loader::finalized_btf() const {
+    std::optional<llvm::StringRef> raw;
+    std::map<std::string, uint64_t, std::less<>> section_sizes;
+    std::map<std::string, uint64_t> section_index;
     for (const auto& section : elf_.sections()) {
         auto name = section.getName();
         if (!name) {
             llvm::consumeError(name.takeError());
             continue;
         }
-        layouts[name->str()].size = section.getSize();
+        section_sizes[name->str()] = section.getSize();
+        section_index[name->str()] = section.getIndex();
         if (*name != ".BTF") continue;
         auto contents = section.getContents();
         if (!contents) {
             llvm::consumeError(contents.takeError());
-            continue;
+            return {};
         }
-        raw = {reinterpret_cast<const uint8_t*>(contents->data()), contents->size()};
+        raw = *contents;
     }
-    for (const ELFSymbolRef symbol : elf_.symbols()) {
-        auto section = symbol.getSection();
-        auto name = symbol.getName();
-        auto value = symbol.getValue();
-        if (!section || !name || !value) {
-            if (!section) llvm::consumeError(section.takeError());
-            if (!name) llvm::consumeError(name.takeError());
-            if (!value) llvm::consumeError(value.takeError());
-            continue;
+    if (!raw) return {};
+    DatasecLayout layout;
+    layout.section_size = [&](std::string_view name) -> std::optional<uint64_t> {
+        auto it = section_sizes.find(name);
+        return it == section_sizes.end() ? std::nullopt : std::optional(it->second);
+    };
+    layout.symbol_offset = [&](std::string_view section, std::string_view name) -> std::optional<uint64_t> {
+        auto index = section_index.find(std::string(section));
+        if (index == section_index.end()) return std::nullopt;
+        for (const ELFSymbolRef symbol : elf_.symbols()) {
+            auto sec = symbol.getSection();
+            auto sym_name = symbol.getName();
+            auto value = symbol.getValue();
+            if (!sec || !sym_name || !value) {
+                if (!sec) llvm::consumeError(sec.takeError());
+                if (!sym_name) llvm::consumeError(sym_name.takeError());
+                if (!value) llvm::consumeError(value.takeError());
+                continue;
+            }
+            if (*sec != elf_.section_end() && (*sec)->getIndex() == index->second && sym_name->str() == name) return *value;
         }
-        if (*section == elf_.section_end()) continue;
-        layouts[section_name((*section)->getIndex())].symbol_offsets[name->str()] = *value;
-    }
-    auto fixed = btf_for_kernel(raw, layouts);
-    if (fixed) object_.kernel_btf = std::move(*fixed);
-    else object_.kernel_btf_note = fixed.error();
+        return std::nullopt;
+    };
+    const auto* bytes = reinterpret_cast<const uint8_t*>(raw->data());
+    return finalize_btf(std::span(bytes, raw->size()), layout);
 }
 
 void Loader::attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin) {
@@ -629,10 +670,10 @@ void Loader::attach_btf(Program& program, const std::vector<std::pair<const Code
             program.function_info = false;
             continue;
         }
-        function.btf_id = signature->id;
         function.global = signature->global;
         function.parameters = std::move(signature->parameters);
         function.returns_value = signature->returns_value;
+        function.btf_type_id = signature->type_id;
     }
     std::map<std::tuple<std::string, uint32_t, uint32_t>, int32_t> known;
     for (size_t pc = 0; pc < origin.size(); ++pc) {
@@ -669,7 +710,6 @@ Expected<Object> Loader::run() {
         if (auto error = btf_->parse(elf_)) return fail(".BTF", "malformed BTF: " + message_of(std::move(error)));
     }
     if (auto r = read_sections(); !r) return std::unexpected(r.error());
-    if (has_btf) prepare_kernel_btf();
     for (const auto& legacy : legacy_maps_) {
         auto& map = object_.maps[legacy.index];
         if (legacy.inner_id) {
@@ -685,6 +725,7 @@ Expected<Object> Loader::run() {
         map.inner_map = legacy_maps_[*map.inner_map].index;
     }
     if (auto r = read_symbols(); !r) return std::unexpected(r.error());
+    if (btf_) object_.btf = finalized_btf();
     if (auto r = read_relocations(); !r) return std::unexpected(r.error());
     for (auto& [index, section] : code_sections_)
         if (auto r = apply_map_relocations(section); !r) return std::unexpected(r.error());

@@ -73,9 +73,35 @@ Failure failure_from_errno(const std::string& what) {
     return Failure{what + ": " + std::strerror(error), error};
 }
 
+// The object's BTF in the kernel (libbpf's bpf_object__load_btf): map values
+// typed by it (locks, timers) and func_info for callbacks and global
+// functions. -1 when the object has none or the kernel refuses it; libbpf
+// then goes on without, and so does this.
+Descriptor load_btf(const ir::Object& object) {
+    if (object.btf.empty()) return Descriptor();
+    union bpf_attr attr {};
+    attr.btf = pointer_to_u64(object.btf.data());
+    attr.btf_size = uint32_t(object.btf.size());
+    return Descriptor(int(bpf_call(BPF_BTF_LOAD, attr)));
+}
+
+// Map types libbpf creates without BTF types whatever the object says
+// (bpf_map__is_struct_ops aside: their values are not the object's to type).
+bool typed_by_btf(ir::MapType type) {
+    using enum ir::MapType;
+    switch (type) {
+    case PerfEventArray: case CgroupArray: case StackTrace: case ArrayOfMaps: case HashOfMaps: case Devmap:
+    case DevmapHash: case Cpumap: case Xskmap: case Sockmap: case Sockhash: case Queue: case Stack: case Ringbuf:
+    case UserRingbuf: case Unspecified:
+        return false;
+    default: return true;
+    }
+}
+
 // Creates the kernel map for `map` (libbpf's choices: 4-byte values for
 // map-in-map whose BTF gives none; global data as a one-entry array holding
-// the section, read-only sections frozen).
+// the section, read-only sections frozen; key and value typed by the
+// object's BTF, or untyped when the kernel refuses the types).
 std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int inner_fd, int btf_fd) {
     union bpf_attr attr {};
     attr.map_type = uint32_t(map.type);
@@ -88,11 +114,8 @@ std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int 
     if (inner_fd >= 0) attr.inner_map_fd = uint32_t(inner_fd);
     if (map.read_only) attr.map_flags |= BPF_F_RDONLY_PROG;
     copy_object_name(attr.map_name, map.name);
-    // With the key and value types from BTF, as libbpf passes them (the kernel
-    // finds spin locks and timers in values through them); libbpf retries
-    // without BTF when the kernel refuses them, and so do we.
     Descriptor fd;
-    if (btf_fd >= 0 && map.btf_value_type != 0) {
+    if (btf_fd >= 0 && map.btf_value_type != 0 && typed_by_btf(map.type)) {
         union bpf_attr typed = attr;
         typed.btf_fd = uint32_t(btf_fd);
         typed.btf_key_type_id = map.btf_key_type;
@@ -458,6 +481,7 @@ std::pair<int, int> running_kernel_version() {
 // ---- The loaded program ----
 
 struct KernelProgram::State {
+    Descriptor btf;
     std::vector<Descriptor> maps;
     Descriptor program;
     ir::ProgramType type = ir::ProgramType::Unspecified;
@@ -535,45 +559,22 @@ struct LoadAttempt {
 // 4 (BPF_LOG_STATS) only "processed N insns" and the verification time.
 constexpr uint32_t LogInstructions = 1, LogStates = 2, LogStatistics = 4;
 
-// The object's BTF as libbpf loads it (BPF_BTF_LOAD); an invalid descriptor
-// and the reason in `note` when there is none or the kernel refuses it.
-Descriptor load_object_btf(const ir::Object& object, std::string& note) {
-    if (object.kernel_btf.empty()) {
-        note = object.kernel_btf_note.empty() ? "the object has no BTF"
-                                              : "the object's BTF is unusable: " + object.kernel_btf_note;
-        return Descriptor();
-    }
-    std::vector<char> log(1 << 16, 0);
-    union bpf_attr attr {};
-    attr.btf = pointer_to_u64(object.kernel_btf.data());
-    attr.btf_size = uint32_t(object.kernel_btf.size());
-    attr.btf_log_buf = pointer_to_u64(log.data());
-    attr.btf_log_size = uint32_t(log.size());
-    attr.btf_log_level = 1;
-    Descriptor fd(int(bpf_call(BPF_BTF_LOAD, attr)));
-    if (fd.get() < 0) {
-        const std::string reason = std::strerror(errno);
-        const auto lines = last_log_lines(std::string_view(log.data(), strnlen(log.data(), log.size())), 1);
-        note = "the kernel refuses the object's BTF (" + (lines.empty() ? reason : lines.back()) +
-               "); loaded without BTF, as libbpf does";
-    }
-    return fd;
-}
-
-// func_info as libbpf passes it: each function's first instruction and BTF FUNC.
+// The func_info libbpf passes with the object's BTF: each function's first
+// instruction and BTF FUNC; empty unless every function has one.
 std::vector<bpf_func_info> function_info(const ir::Program& program) {
     std::vector<bpf_func_info> info;
     if (!program.function_info) return info;
-    for (const auto& function : program.functions) {
-        if (function.btf_id == 0) return {};
-        info.push_back({function.start, function.btf_id});
+    for (const ir::Function& function : program.functions) {
+        if (function.btf_type_id == 0) return {};
+        info.push_back(bpf_func_info{function.start, function.btf_type_id});
     }
+    std::ranges::sort(info, {}, &bpf_func_info::insn_off);
     return info;
 }
 
 LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, ir::ProgramType type,
-                         const std::vector<uint64_t>& slots, uint32_t btf_id, int object_btf_fd,
-                         const std::vector<bpf_func_info>& functions, uint32_t log_level, std::vector<char>* log) {
+                         const std::vector<uint64_t>& slots, uint32_t btf_id, int program_btf_fd, uint32_t log_level,
+                         std::vector<char>* log) {
     // The object's license, as libbpf passes it; GPL where the object has none
     // (what the reference verdicts did, so GPL-only helpers stay usable).
     const std::string license = object.license.empty() ? "GPL" : object.license;
@@ -586,13 +587,14 @@ LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, i
     attr.license = pointer_to_u64(license.c_str());
     attr.kern_version = object.kernel_version.value_or(0);
     attr.attach_btf_id = btf_id;  // in vmlinux (attach_btf_obj_fd 0)
-    copy_object_name(attr.prog_name, program.name);
-    if (object_btf_fd >= 0 && !functions.empty()) {
-        attr.prog_btf_fd = uint32_t(object_btf_fd);
+    const std::vector<bpf_func_info> functions = program_btf_fd >= 0 ? function_info(program) : std::vector<bpf_func_info>{};
+    if (!functions.empty()) {
+        attr.prog_btf_fd = uint32_t(program_btf_fd);
         attr.func_info_rec_size = sizeof(bpf_func_info);
         attr.func_info = pointer_to_u64(functions.data());
         attr.func_info_cnt = uint32_t(functions.size());
     }
+    copy_object_name(attr.prog_name, program.name);
     if (log) {
         std::ranges::fill(*log, 0);
         attr.log_level = log_level;
@@ -670,13 +672,16 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
             return load_in_kernel(object, *moved, type, plain, loaded);
         }
     }
-    Descriptor object_btf = load_object_btf(object, result.btf_note);
-    const std::vector<bpf_func_info> functions = object_btf.get() >= 0 ? function_info(program)
-                                                                       : std::vector<bpf_func_info>{};
-    if (object_btf.get() >= 0 && functions.empty())
-        result.btf_note = "the program's functions have no BTF FUNC: loaded without func_info";
-    result.with_btf = !functions.empty();
-    auto maps = create_maps(object, object_btf.get());
+    Descriptor btf = load_btf(object);
+    const int btf_error = errno;
+    result.with_btf = btf.get() >= 0 && !function_info(program).empty();
+    if (object.btf.empty()) result.btf_note = "the object has no usable BTF: loaded without it, as libbpf does";
+    else if (btf.get() < 0)
+        result.btf_note = fmt::format("the kernel refuses the object's BTF ({}): loaded without it, as libbpf does",
+                                      std::strerror(btf_error));
+    else if (!result.with_btf)
+        result.btf_note = "not every function has a BTF FUNC: loaded without func_info";
+    auto maps = create_maps(object, btf.get());
     if (!maps) {
         result.verdict = means_unavailable(maps.error().error) ? KernelVerdict::Unavailable : KernelVerdict::LoaderError;
         result.error = maps.error().error;
@@ -686,10 +691,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     const auto slots = encode_for_kernel(program, *maps);
     // First without a log: a level-1 log of a big accepted program costs
     // seconds, and its absence cannot change the verdict.
-    auto load = [&](uint32_t log_level, std::vector<char>* log) {
-        return attempt_load(object, program, type, slots, btf_id, object_btf.get(), functions, log_level, log);
-    };
-    LoadAttempt attempt = load(0, nullptr);
+    LoadAttempt attempt = attempt_load(object, program, type, slots, btf_id, btf.get(), 0, nullptr);
     result.load_seconds = attempt.seconds;
     std::vector<char> log(std::max<uint32_t>(options.log_size, 4096));
 
@@ -697,12 +699,14 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.verdict = KernelVerdict::Accept;
         result.processed_insns = verified_instructions(attempt.fd.get());
         if (options.collect_log_on_accept) {
-            (void)load(options.log_states ? LogStates | LogStatistics : LogStatistics, &log);
+            (void)attempt_load(object, program, type, slots, btf_id, btf.get(),
+                               options.log_states ? LogStates | LogStatistics : LogStatistics, &log);
             result.log = log_text(log);
             if (auto count = summarize_verifier_log(result.log).processed_insns) result.processed_insns = count;
         }
         if (loaded) {
             auto state = std::make_unique<KernelProgram::State>();
+            state->btf = std::move(btf);
             state->maps = std::move(*maps);
             state->program = std::move(attempt.fd);
             state->type = type;
@@ -716,7 +720,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     // Again with a log, for the reason. The kernel keeps the log's tail when
     // it overflows, which is where the reason is.
     const bool quick = attempt.seconds < options.full_log_below_seconds;
-    (void)load(quick ? LogInstructions : LogStatistics, &log);
+    (void)attempt_load(object, program, type, slots, btf_id, btf.get(), quick ? LogInstructions : LogStatistics, &log);
     result.log = log_text(log);
     // EPERM with a log is the verifier speaking (we are allowed bpf(2));
     // EPERM or ENOSYS without one is bpf(2) refused altogether.

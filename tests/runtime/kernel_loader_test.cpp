@@ -168,7 +168,7 @@ TEST(KernelLoader, LoadsWithTheObjectsBtfAndFunctionInfo) {
     if (!fs::exists(tagged)) GTEST_SKIP() << tagged << " not built";
     auto object = ir::load_object(tagged);
     ASSERT_TRUE(object) << object.error().to_string();
-    ASSERT_FALSE(object->kernel_btf.empty()) << object->kernel_btf_note;
+    ASSERT_FALSE(object->btf.empty());
     for (const auto& program : object->programs) {
         const auto result = load_in_kernel(*object, program, ir::ProgramType::SchedCls, {});
         SKIP_IF_UNAVAILABLE(result);
