@@ -15,6 +15,7 @@ constexpr uint64_t max_memory_size = uint64_t(1) << 29;
 constexpr int32_t map_lookup_helper = 1;
 constexpr int32_t tail_call_helper = 12;
 constexpr int32_t spin_unlock_helper = 94;
+constexpr int32_t sk_fullsock_helper = 95;
 
 std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
 
@@ -128,6 +129,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
     std::optional<uint32_t> callback;  // the function a Callback argument names
     std::optional<uint32_t> timer_map;  // the map whose value holds a Timer argument
+    std::optional<std::string_view> const_string;  // a ConstString argument's text
     std::vector<uint32_t> map_set;  // every map it may be
     for (size_t i = 0; i < helper->arguments.size(); ++i) {
         const ArgumentKind kind = helper->arguments[i];
@@ -247,6 +249,10 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             break;
         case ArgumentKind::SpinLock:
             if (!execute_spin_lock(pc, state, *helper, reg)) return;
+            break;
+        case ArgumentKind::ConstString:
+            const_string = check_const_string(pc, state, *helper, reg);
+            if (!const_string) return;
             break;
         case ArgumentKind::Timer:
             timer_map = check_timer_argument(pc, state, *helper, reg);
@@ -414,6 +420,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         }
     }
 
+    if (const_string && !check_format_string(pc, state, *helper, *const_string)) return;
     if (callback) {
         std::optional<CallbackCall> call = callback_call(pc, state, *helper, timer_map);
         if (!call || !execute_callback(pc, state, *callback, *call)) return;
@@ -517,10 +524,15 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         result = Value::make_pointer(PointerKind::Socket, region, Scalar::constant(0), true, *id);
         break;
     }
-    case ReturnKind::SocketOrNullUnreferenced:
-        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
-                                     fresh_id(state, pc, IdTag::Socket));
+    case ReturnKind::SocketOrNullUnreferenced: {
+        const uint32_t id = fresh_id(state, pc, IdTag::Socket);
+        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, id);
+        // bpf_sk_fullsock casts its argument: released with it.
+        const Value& parent = state.reg(1);
+        if (helper->id == sk_fullsock_helper && parent.id != 0 && state.holds_reference(parent.id))
+            state.derive(parent.id, id);
         break;
+    }
     case ReturnKind::TcpSockOrNull:
     case ReturnKind::KernelObject:
     case ReturnKind::MemoryOrNull: return;  // refused by check_helper_gates
