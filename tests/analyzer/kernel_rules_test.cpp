@@ -532,5 +532,23 @@ TEST(GlobalFunctions, SharedBpf2bpfSampleIsRejectedAsTheKernelRejectsIt) {
     EXPECT_EQ(result.errors.front().pc, 49u);
 }
 
+// The combined stack of a call chain counts each frame rounded up to 16
+// bytes, as the kernel does for JIT-compiled programs (found by the program
+// generator: we rounded to 32, the interpreter's granularity, and refused
+// what Linux 6.18 loads). Kernel: the first two accepted, the third refused
+// with "combined stack size of 2 calls is 528. Too large".
+TEST(KernelRules, CombinedStackCountsFramesInSixteenByteUnits) {
+    auto chain = [](std::string_view caller_store) {
+        return fmt::format("{}\ncall f\nr0 = 0\nexit\nf:\n*(u64 *)(r10 - 8) = 1\nr0 = 0\nexit", caller_store);
+    };
+    auto fits = check(chain("*(u16 *)(r10 - 488) = 1"), Xdp);  // 496 + 16
+    EXPECT_TRUE(fits.result.accepted) << fits.codes();
+    auto empty_caller = check("call f\nr0 = 0\nexit\nf:\n*(u64 *)(r10 - 512) = 1\nr0 = 0\nexit", Xdp);  // 0 + 512
+    EXPECT_TRUE(empty_caller.result.accepted) << empty_caller.codes();
+    auto over = check(chain("*(u8 *)(r10 - 497) = 1"), Xdp);  // 512 + 16
+    EXPECT_TRUE(over.rejected_with("stack-depth")) << over.codes();
+    EXPECT_NE(over.codes().find("528 bytes"), std::string::npos) << over.codes();
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test
