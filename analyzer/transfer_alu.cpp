@@ -135,7 +135,13 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
 
     if (insn.alu_op() == AluOp::Neg || insn.alu_op() == AluOp::End) {
         if (!target.is_scalar()) {
-            report(state, ErrorCode::PointerArithmetic, pc, "this operation is not allowed on a pointer", {dst});
+            // The kernel refuses it only where pointers may not leak; for root
+            // the register becomes an unknown number (check_alu_op: DST_OP).
+            if (options_.unprivileged) {
+                report(state, ErrorCode::PointerArithmetic, pc, "this operation is not allowed on a pointer", {dst});
+                return;
+            }
+            target = Value::scalar(Scalar::top());
             return;
         }
         if (insn.alu_op() == AluOp::Neg) {

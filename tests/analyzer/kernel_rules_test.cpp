@@ -550,5 +550,21 @@ TEST(KernelRules, CombinedStackCountsFramesInSixteenByteUnits) {
     EXPECT_NE(over.codes().find("528 bytes"), std::string::npos) << over.codes();
 }
 
+// Negating or byte-swapping a pointer makes it an unknown number for root,
+// as the kernel's check_alu_op does (found by the program generator); only an
+// unprivileged loader is refused ("R1 pointer arithmetic prohibited"). The
+// number is no pointer: dereferencing it is refused ("R1 invalid mem access
+// 'scalar'"). Kernel verdicts of Linux 6.18, as root: accept, reject.
+TEST(KernelRules, NegatingOrSwappingAPointerGivesRootANumber) {
+    EXPECT_TRUE(check("r1 = -r1\nr0 = 0\nexit", Xdp).result.accepted);
+    auto swapped = check("r2 = r10\nr2 = be16 r2\nr0 = r2\nexit", Xdp);
+    EXPECT_TRUE(swapped.result.accepted) << swapped.codes();
+    auto dereferenced = check("r1 = bswap64 r1\nr0 = *(u8 *)(r1 + 0)\nexit", Xdp);
+    EXPECT_FALSE(dereferenced.result.accepted);
+    AnalysisOptions unprivileged;
+    unprivileged.unprivileged = true;
+    EXPECT_TRUE(check("r1 = -r1\nr0 = 0\nexit", Socket, {}, unprivileged).rejected_with("pointer-arithmetic"));
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test

@@ -13,6 +13,7 @@
 //   generated_kernel_differential --table /tmp/diff.csv                       # the table, markdown
 //
 // Exit 0; 2 on bad usage; 77 when the kernel refuses bpf(2) altogether.
+#include "elf_writer.hpp"
 #include "program_generator.hpp"
 #include "soundness_oracle.hpp"
 
@@ -151,10 +152,53 @@ void print_table(const std::vector<Record>& records) {
     }
 }
 
+// Our verdict and the kernel's on one program, with the reason of the one that refuses.
+struct Verdicts {
+    bool assembled = false, we_accept = false, kernel_accepts = false, kernel_available = true;
+    runtime::kernel::KernelVerdict kernel_verdict = runtime::kernel::KernelVerdict::Unavailable;
+    std::string our_error, kernel_line;
+    double our_seconds = 0;
+};
+
+Verdicts verdicts_of(const GeneratedProgram& program) {
+    Verdicts v;
+    auto object = build_object(program);
+    if (!object) return v;
+    v.assembled = true;
+    const ir::Program& code = object->programs.front();
+    analyzer::AnalysisOptions analysis;
+    analysis.max_seconds = 10;
+    auto ours = analyzer::analyze_program(*object, code, analysis);
+    v.we_accept = ours.accepted;
+    v.our_seconds = ours.seconds;
+    if (!ours.errors.empty()) v.our_error = fmt::format("{}: {}", ours.errors.front().code_name(), ours.errors.front().message);
+    auto kernel = runtime::kernel::load_in_kernel(*object, code, code.type);
+    v.kernel_verdict = kernel.verdict;
+    v.kernel_available = kernel.verdict == runtime::kernel::KernelVerdict::Accept ||
+                         kernel.verdict == runtime::kernel::KernelVerdict::Reject;
+    v.kernel_accepts = kernel.verdict == runtime::kernel::KernelVerdict::Accept;
+    if (!v.kernel_accepts) v.kernel_line = kernel.first_error_line.empty() ? kernel.message : kernel.first_error_line;
+    return v;
+}
+
+// The smallest program on which we and the kernel still disagree the same way
+// (same verdicts, same reason up to numbers).
+GeneratedProgram minimize_disagreement(const GeneratedProgram& program) {
+    Verdicts original = verdicts_of(program);
+    auto reason = [](const Verdicts& v) { return rule_of(v.we_accept ? v.kernel_line : v.our_error.substr(0, v.our_error.find(':'))); };
+    return minimize(program, [&](const GeneratedProgram& candidate) {
+        Verdicts now = verdicts_of(candidate);
+        return now.assembled && now.kernel_available && now.we_accept == original.we_accept &&
+               now.kernel_accepts == original.kernel_accepts && reason(now) == reason(original);
+    });
+}
+
 int usage() {
     std::fprintf(stderr, "usage: generated_kernel_differential --first SEED --count N --out FILE.csv\n"
                          "       generated_kernel_differential --table FILE.csv\n"
                          "       generated_kernel_differential --show SEED   (the program's text)\n"
+                         "       generated_kernel_differential --write-elf SEED [-o FILE.o]   (as an ELF object)\n"
+                         "       generated_kernel_differential --minimize SEED   (the smallest program with the same disagreement)\n"
                          "       generated_kernel_differential --load FILE.s [--section xdp]   (both verdicts)\n");
     return 2;
 }
@@ -166,6 +210,29 @@ int run(int argc, char** argv) {
     if (options.contains("--show")) {
         auto program = generate_program(std::strtoull(options["--show"].c_str(), nullptr, 0));
         fmt::print("; section {}\n{}", program.section, program.text());
+        return 0;
+    }
+    if (options.contains("--write-elf")) {
+        auto program = generate_program(std::strtoull(options["--write-elf"].c_str(), nullptr, 0));
+        std::string path = options.contains("-o") ? options["-o"] : fmt::format("generated-{}.o", program.seed);
+        if (auto written = write_elf(program, path); !written) {
+            std::fprintf(stderr, "%s\n", written.error().c_str());
+            return 2;
+        }
+        fmt::print("{} ({})\n", path, program.section);
+        return 0;
+    }
+    if (options.contains("--minimize")) {
+        auto program = generate_program(std::strtoull(options["--minimize"].c_str(), nullptr, 0));
+        Verdicts original = verdicts_of(program);
+        if (original.we_accept == original.kernel_accepts) {
+            fmt::print("we and the kernel agree on seed {}\n", program.seed);
+            return 0;
+        }
+        GeneratedProgram minimal = minimize_disagreement(program);
+        Verdicts now = verdicts_of(minimal);
+        fmt::print("; section {}: ours {} ({}), kernel {} ({})\n{}", minimal.section, now.we_accept ? "accept" : "reject",
+                   now.our_error, now.kernel_accepts ? "accept" : "reject", now.kernel_line, minimal.text());
         return 0;
     }
     if (options.contains("--load")) {
@@ -208,32 +275,24 @@ int run(int argc, char** argv) {
     for (uint64_t seed = first; seed < first + count; ++seed) {
         if (done.contains(seed)) continue;
         GeneratedProgram program = generate_program(seed);
-        auto object = build_object(program);
-        if (!object) {
-            std::fprintf(stderr, "seed %llu does not assemble: %s\n", (unsigned long long)seed, object.error().c_str());
+        Verdicts v = verdicts_of(program);
+        if (!v.assembled) {
+            std::fprintf(stderr, "seed %llu does not assemble\n", (unsigned long long)seed);
             continue;
         }
-        const ir::Program& code = object->programs.front();
-        analyzer::AnalysisOptions analysis;
-        analysis.max_seconds = 10;
-        auto ours = analyzer::analyze_program(*object, code, analysis);
-        auto kernel = runtime::kernel::load_in_kernel(*object, code, code.type);
-        if (kernel.verdict == runtime::kernel::KernelVerdict::Unavailable) {
+        if (v.kernel_verdict == runtime::kernel::KernelVerdict::Unavailable) {
             if (++unavailable >= 3) {
-                std::fprintf(stderr, "the kernel refuses bpf(2): %s\n", kernel.message.c_str());
+                std::fprintf(stderr, "the kernel gives no verdict: %s\n", v.kernel_line.c_str());
                 return 77;
             }
             continue;
         }
-        bool kernel_accepts = kernel.verdict == runtime::kernel::KernelVerdict::Accept;
-        std::string kernel_line = kernel_accepts ? "" : kernel.first_error_line.empty() ? kernel.message : kernel.first_error_line;
-        std::string our_error = ours.errors.empty() ? "" : fmt::format("{}: {}", ours.errors.front().code_name(), ours.errors.front().message);
-        std::string verdict_class = kernel.verdict == runtime::kernel::KernelVerdict::LoaderError
+        std::string verdict_class = v.kernel_verdict == runtime::kernel::KernelVerdict::LoaderError
                                         ? "kernel loader error"
-                                        : classify(ours.accepted, kernel_accepts, kernel_line, program);
-        out << seed << ',' << csv_field(program.section) << ',' << (ours.accepted ? "accept" : "reject") << ','
-            << (kernel_accepts ? "accept" : "reject") << ',' << csv_field(verdict_class) << ',' << csv_field(our_error)
-            << ',' << csv_field(kernel_line) << ',' << fmt::format("{:.4f}", ours.seconds) << '\n';
+                                        : classify(v.we_accept, v.kernel_accepts, v.kernel_line, program);
+        out << seed << ',' << csv_field(program.section) << ',' << (v.we_accept ? "accept" : "reject") << ','
+            << (v.kernel_accepts ? "accept" : "reject") << ',' << csv_field(verdict_class) << ',' << csv_field(v.our_error)
+            << ',' << csv_field(v.kernel_line) << ',' << fmt::format("{:.4f}", v.our_seconds) << '\n';
         out.flush();
     }
     return 0;
