@@ -160,6 +160,14 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
         return;
     }
     if (target.is_scalar() && src.is_scalar()) {
+        if (shift && src.number.umax() >= uint64_t(bits)) {
+            // An amount that may reach the width: the kernel gives up on the
+            // result (is_safe_to_compute_dst_reg_range: an unknown 64-bit
+            // number, 32-bit shifts included) though the hardware masks the
+            // amount; we do the same, so what it refuses after, we refuse.
+            target = Value::scalar(Scalar::top());
+            return;
+        }
         const Value before = target;
         target = Value::scalar(domains::apply(*op, target.number, src.number, width));
         if (*op == BinaryOp::Add || *op == BinaryOp::Sub) {

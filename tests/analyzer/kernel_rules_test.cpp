@@ -550,6 +550,22 @@ TEST(KernelRules, CombinedStackCountsFramesInSixteenByteUnits) {
     EXPECT_NE(over.codes().find("528 bytes"), std::string::npos) << over.codes();
 }
 
+// Each function counts the most stack it uses anywhere, even after the call:
+// the kernel checks the call chains of the code once verification is done
+// (found by the kernel differential; Linux 6.18: "combined stack size of 2
+// calls is 528. Too large"). Its twin touches 496 bytes after the call: 512.
+TEST(KernelRules, CombinedStackCountsWhatAFunctionUsesAfterItsCalls) {
+    auto program = [](int caller_offset) {
+        return fmt::format("r1 = r10\nr1 += -40\n*(u64 *)(r10 - 40) = 0\ncall f\nr0 = *(u64 *)(r10 - {})\nexit\n"
+                           "f:\nr3 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 8) = r3\nr0 = 0\nexit", caller_offset);
+    };
+    auto over = check(program(512), Xdp);
+    EXPECT_TRUE(over.rejected_with("stack-depth")) << over.codes();
+    EXPECT_NE(over.codes().find("528 bytes"), std::string::npos) << over.codes();
+    auto fits = check(program(496), Xdp);
+    EXPECT_TRUE(fits.result.accepted) << fits.codes();
+}
+
 // Negating or byte-swapping a pointer makes it an unknown number for root,
 // as the kernel's check_alu_op does (found by the program generator); only an
 // unprivileged loader is refused ("R1 pointer arithmetic prohibited"). The
@@ -564,6 +580,22 @@ TEST(KernelRules, NegatingOrSwappingAPointerGivesRootANumber) {
     AnalysisOptions unprivileged;
     unprivileged.unprivileged = true;
     EXPECT_TRUE(check("r1 = -r1\nr0 = 0\nexit", Socket, {}, unprivileged).rejected_with("pointer-arithmetic"));
+}
+
+// A shift by a register that may hold the width or more leaves an unknown
+// number, as the kernel leaves it (found by the kernel differential: -1 s>>
+// r0 is -1 for every r0, so we proved the branch below never falls through,
+// where Linux 6.18 refuses the fall-through's read of r2, "R2 !read_ok").
+// A shift amount known to be below the width keeps the exact result.
+TEST(KernelRules, ShiftByARegisterThatMayReachTheWidthIsAnUnknownNumber) {
+    auto program = [](std::string_view amount) {
+        return fmt::format("r0 = {}\nr5 = -1\nr5 s>>= r0\nif r5 > 0x7fffffff goto out\n"
+                           "r0 = r2\nout:\nr0 = 0\nexit", amount);
+    };
+    auto wide = check(program("-312228095"), Xdp);
+    EXPECT_TRUE(wide.rejected_with("uninitialized-register")) << wide.codes();
+    auto masked = check(program("63"), Xdp);
+    EXPECT_TRUE(masked.result.accepted) << masked.codes();
 }
 
 }  // namespace
