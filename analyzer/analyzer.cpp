@@ -251,6 +251,14 @@ std::string Engine::busiest_branches() const {
 
 void Engine::check_exit(uint32_t pc, AbstractState& state) {
     if (state.frame_count() > 1) return;  // a subprogram returns to its caller
+    if (state.lock()) {
+        report(state, ErrorCode::SpinLock, pc,
+               fmt::format("the program may exit holding the bpf_spin_lock taken at instruction {} (the kernel: "
+                           "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region)",
+                           state.lock()->pc),
+               {});
+        return;
+    }
     if (!state.references().empty()) {
         // The kernel's "Unreleased reference id=N alloc_insn=M".
         const Reference& held = state.references().front();
@@ -330,7 +338,8 @@ AnalysisResult Engine::run() {
         report(none, ErrorCode::ContextAccess, 0,
                fmt::format("program type '{}' is not modelled by this analyzer", ir::program_type_name(type_)), {});
     }
-    const bool subprograms_allowed = check_subprogram_rules();  // refused before any exploration, as the kernel does
+    // Refused before any exploration, as the kernel does.
+    const bool subprograms_allowed = check_map_program_compatibility() && check_subprogram_rules();
     if (subprograms_allowed && errors_.empty()) {
         AbstractState entry = AbstractState::entry(0);
         entry.reg(1) = Value::make_pointer(PointerKind::Context, 0, Scalar::constant(0));

@@ -12,6 +12,7 @@
 #include "ir/cfg.hpp"
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <set>
@@ -19,6 +20,20 @@
 namespace bpfvet::analyzer::detail {
 
 enum class Access : uint8_t { Read, Write };
+
+inline constexpr int max_call_frames = 8;  // the kernel's MAX_CALL_FRAMES
+
+// How a helper calls a callback of the program (callbacks.cpp): its
+// arguments, built from the caller's state at the helper call, and the range
+// the kernel wants its r0 in.
+struct CallbackCall {
+    std::string_view helper;                        // for messages: "bpf_loop"
+    std::function<void(const AbstractState& caller, Frame& callee)> arguments;
+    uint64_t max_return = 1;                        // r0 in [0, max_return]
+    // Async (timers): it runs later, on its own; the caller goes on as if it had
+    // not been called, and the callback must leave with no lock or reference of its own.
+    bool async = false;
+};
 
 // Tags keep ids handed out at the same pc apart.
 enum class IdTag : uint32_t { Copy = 0, Lookup = 1, PacketBase = 2, Socket = 3 };
@@ -158,8 +173,28 @@ private:
     void execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     void execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     void execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
-    // bpf_loop's callback, run any number of times: false when it reported.
-    bool execute_loop_callback(uint32_t pc, AbstractState& state, uint32_t callback);
+    // A callback run by a helper any number of times (or later, when async):
+    // false when it reported (callbacks.cpp).
+    bool execute_callback(uint32_t pc, AbstractState& state, uint32_t callback, const CallbackCall& call);
+    // The callback argument of `helper` (bpf_loop, bpf_for_each_map_elem,
+    // bpf_timer_set_callback): how it is called, or nullopt after reporting.
+    std::optional<CallbackCall> callback_call(uint32_t pc, AbstractState& state, const HelperPrototype& helper,
+                                              std::optional<uint32_t> timer_map);
+    // spin_lock.cpp: bpf_spin_lock / bpf_spin_unlock on `arg`; false after reporting.
+    bool execute_spin_lock(uint32_t pc, AbstractState& state, const HelperPrototype& helper, int reg);
+    // Whether a map value pointer may point to a value holding a bpf_spin_lock
+    // (the kernel keeps such pointers' ids after a null check: the lock's identity).
+    [[nodiscard]] bool may_point_to_spin_lock(const Value& value) const;
+    // The kernel's check_map_prog_compatibility for the maps the program uses:
+    // locks and timers are not for tracing programs; false after reporting.
+    bool check_map_program_compatibility();
+    // timer.cpp: a struct bpf_timer argument: the map whose value holds it, or nullopt after reporting.
+    std::optional<uint32_t> check_timer_argument(uint32_t pc, AbstractState& state, const HelperPrototype& helper,
+                                                 int reg);
+    // Checks that a special field of `kind` lies exactly where `reg` points in a map value
+    // (process_spin_lock, process_timer_func); false after reporting with `code`.
+    bool check_special_field(uint32_t pc, AbstractState& state, const HelperPrototype& helper, int reg,
+                             ir::SpecialField::Kind kind, ErrorCode code);
 
 public:
     // --- transfer_memory.cpp

@@ -6,7 +6,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-constexpr std::array<ErrorCodeInfo, 27> error_codes{{
+constexpr std::array<ErrorCodeInfo, 28> error_codes{{
     {ErrorCode::UninitializedRegister, "uninitialized-register",
      "a register is read before anything was written to it",
      "assign the register on every path that reaches this instruction"},
@@ -88,6 +88,9 @@ constexpr std::array<ErrorCodeInfo, 27> error_codes{{
     {ErrorCode::DivisionByZero, "division-by-zero",
      "a division or modulo by the constant 0",
      "divide by a non-zero constant, or by a register (the kernel defines x / 0 as 0 only for registers)"},
+    {ErrorCode::SpinLock, "spin-lock",
+     "a bpf_spin_lock is misused: not the value's lock, taken twice, not released, or held across a call or exit",
+     "take one lock at a time through a map value pointer, call nothing while holding it, unlock it on every path"},
 }};
 
 }  // namespace

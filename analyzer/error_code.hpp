@@ -37,6 +37,7 @@ enum class ErrorCode {
     UnreleasedReference,
     MisalignedAccess,
     DivisionByZero,
+    SpinLock,
 };
 
 struct ErrorCodeInfo {

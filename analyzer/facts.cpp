@@ -85,6 +85,7 @@ FactRegion region_of(PointerKind kind) {
     case PointerKind::BtfObject: break;  // not described to the JIT (fact_of leaves it unknown)
     case PointerKind::Function: break;
     case PointerKind::Memory: break;  // only inside global functions, which are not described either
+    case PointerKind::MapKey: break;  // only inside map callbacks, which `run` does not execute
     }
     return FactRegion::Context;
 }
@@ -111,7 +112,8 @@ RegisterFact fact_of(const AbstractState& state, const Value& value) {
         fact.kind = FactKind::Number;
         fill_ranges(fact, value.number);
     } else if (value.is_pointer() && !value.number.is_bottom() && value.pointer != PointerKind::BtfObject &&
-               value.pointer != PointerKind::Function && value.pointer != PointerKind::Memory) {
+               value.pointer != PointerKind::Function && value.pointer != PointerKind::Memory &&
+               value.pointer != PointerKind::MapKey) {
         fact.kind = FactKind::Pointer;
         fact.region = region_of(value.pointer);
         fact.non_null = !value.maybe_null;

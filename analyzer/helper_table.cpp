@@ -466,12 +466,9 @@ bool helper_accepts_packet(const HelperPrototype& helper, ir::ProgramType type) 
 
 std::string_view unmodelled_argument(ArgumentKind kind) {
     switch (kind) {
-    case A::MapCallback: return "a callback called with another signature than bpf_loop's";
     case A::KernelObject: return "a pointer to a kernel object typed by BTF (ARG_PTR_TO_BTF_ID)";
     case A::PerCpuKernelObject: return "a per-CPU kernel object (ARG_PTR_TO_PERCPU_BTF_ID)";
     case A::FullSocketOrNull: return "a full socket or null (ARG_PTR_TO_SOCKET_OR_NULL)";
-    case A::SpinLock: return "a bpf_spin_lock inside a map value (ARG_PTR_TO_SPIN_LOCK)";
-    case A::Timer: return "a bpf_timer inside a map value (ARG_PTR_TO_TIMER)";
     case A::Kptr: return "a kptr field of a map value (ARG_PTR_TO_KPTR)";
     case A::Dynptr: return "a bpf_dynptr (ARG_PTR_TO_DYNPTR)";
     case A::ConstString: return "a constant string in a read-only map (ARG_PTR_TO_CONST_STR)";

@@ -335,6 +335,13 @@ AbstractState AbstractState::combine(const AbstractState& other,
     std::set_union(a.references_.begin(), a.references_.end(), b.references_.begin(), b.references_.end(),
                    std::back_inserter(out.references_),
                    [](const Reference& x, const Reference& y) { return x.id < y.id; });
+    // Paths that disagree on the lock leave it ambiguous: unlocking or
+    // leaving then is refused (the exploration keeps such paths apart first).
+    out.lock_ = a.lock_;
+    if (a.lock_ != b.lock_) {
+        out.lock_ = a.lock_ ? a.lock_ : b.lock_;
+        out.lock_->ambiguous = true;
+    }
     for (const auto& base : a.packet_bases_) {
         const PacketBase* ob = b.packet_base(base.id);
         if (ob == nullptr) continue;
@@ -353,6 +360,7 @@ bool AbstractState::leq(const AbstractState& other) const {
     if (meta_range_ < other.meta_range_) return false;
     for (const auto& reference : references_)
         if (!other.holds_reference(reference.id)) return false;
+    if (lock_ != other.lock_ && !(other.lock_ && other.lock_->ambiguous)) return false;
     for (const auto& base : other.packet_bases_) {
         const PacketBase* mine = packet_base(base.id);
         if (mine == nullptr || mine->range < base.range || !mine->offset.leq(base.offset)) return false;

@@ -9,6 +9,7 @@
 #include <array>
 #include <bitset>
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace bpfvet::analyzer {
@@ -52,6 +53,18 @@ struct Reference {
     uint32_t id = 0;
     uint32_t pc = 0;
     friend bool operator==(const Reference&, const Reference&) = default;
+};
+
+// The bpf_spin_lock a path holds (the kernel's active lock): the map whose
+// value holds it, the id of the map-value pointer it was taken through (0 for
+// global data), and the bpf_spin_lock call. `ambiguous` after a join of paths
+// that disagree: held on some, or another lock: nothing may rely on it.
+struct HeldLock {
+    uint32_t map = 0;
+    uint32_t id = 0;
+    uint32_t pc = 0;
+    bool ambiguous = false;
+    friend bool operator==(const HeldLock&, const HeldLock&) = default;
 };
 
 class AbstractState {
@@ -108,6 +121,9 @@ public:
     void acquire_reference(Reference reference);
     void release_reference(uint32_t id);
 
+    [[nodiscard]] const std::optional<HeldLock>& lock() const { return lock_; }
+    void set_lock(std::optional<HeldLock> lock) { lock_ = lock; }
+
     [[nodiscard]] bool same_packet_ranges(const AbstractState& other) const;
     [[nodiscard]] AbstractState join(const AbstractState& other) const;
     // At a loop head: this state widened by the next iterate (numbers and
@@ -131,6 +147,7 @@ private:
     std::vector<PacketBase> packet_bases_;  // sorted by id; always holds id 0
     std::vector<Reference> references_;     // sorted by id
     int64_t meta_range_ = 0;
+    std::optional<HeldLock> lock_;
 };
 
 }  // namespace bpfvet::analyzer

@@ -294,7 +294,9 @@ bool Engine::add_to_pointer(uint32_t pc, AbstractState& state, Value& pointer, c
     }
     const Value before = pointer;
     pointer.number = domains::apply(op, pointer.number, amount, domains::OperandWidth::Full);
-    pointer.id = 0;
+    // A moved pointer is no copy any more, except as the name of the lock in
+    // its map value: `&v->lock` is the lock of the element v was looked up as.
+    if (!may_point_to_spin_lock(pointer)) pointer.id = 0;
     // Past the end it stays past the end only when it moves forward.
     if (subtract ? amount.smax() > 0 : amount.smin() < 0) pointer.end_relation = EndRelation::Unknown;
     step_origin(before, amount, subtract, false, pointer);

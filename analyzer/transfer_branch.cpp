@@ -215,7 +215,9 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         not_equal.reg(pointer_reg).maybe_null = false;
         // Once known not null, copies need no shared id any more (the kernel
         // resets it too, so that states prune); a reference keeps it for its release.
-        const bool keep_id = pointer.id != 0 && not_equal.holds_reference(pointer.id);
+        // So does a map value holding a bpf_spin_lock: the id names its lock.
+        const bool keep_id =
+            pointer.id != 0 && (not_equal.holds_reference(pointer.id) || may_point_to_spin_lock(pointer));
         not_equal.update_copies(pointer.id, [&](Value& v) {
             v.maybe_null = false;
             if (!keep_id) v.id = 0;

@@ -11,10 +11,10 @@ namespace bpfvet::analyzer::detail {
 
 namespace {
 
-constexpr int max_call_frames = 8;
 constexpr uint64_t max_memory_size = uint64_t(1) << 29;
 constexpr int32_t map_lookup_helper = 1;
 constexpr int32_t tail_call_helper = 12;
+constexpr int32_t spin_unlock_helper = 94;
 
 std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
 
@@ -97,6 +97,15 @@ bool Engine::check_helper_memory(uint32_t pc, AbstractState& state, int reg, int
 }
 
 void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
+    if (state.lock() && insn.imm != spin_unlock_helper) {
+        std::string_view name = ir::helper_name(insn.imm);
+        report(state, ErrorCode::SpinLock, pc,
+               fmt::format("{}#{} is called while the bpf_spin_lock taken at instruction {} is held (the kernel: "
+                           "function calls are not allowed while holding a lock)",
+                           name.empty() ? std::string_view("helper") : name, insn.imm, state.lock()->pc),
+               {});
+        return;
+    }
     const HelperPrototype* helper = helper_prototype(insn.imm);
     if (helper == nullptr) {
         std::string_view name = ir::helper_name(insn.imm);
@@ -118,6 +127,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     if (!check_helper_gates(pc, state, *helper)) return;
     std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
     std::optional<uint32_t> callback;  // the function a Callback argument names
+    std::optional<uint32_t> timer_map;  // the map whose value holds a Timer argument
     std::vector<uint32_t> map_set;  // every map it may be
     for (size_t i = 0; i < helper->arguments.size(); ++i) {
         const ArgumentKind kind = helper->arguments[i];
@@ -163,6 +173,16 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
                     return;
                 }
                 wrong("a map");
+                return;
+            }
+            // bpf_timer_init(timer, map): the map holding the timer (the kernel
+            // compares the map pointers, so an inner map counts as its own).
+            if (timer_map && (arg.region != *timer_map || arg.maps != 0)) {
+                report(state, ErrorCode::HelperArgument, pc,
+                       fmt::format("the timer in r1 is in a value of map '{}', but r{} is {} (the kernel: timer "
+                                   "pointer in R1 doesn't match map pointer in R2)",
+                                   object_.maps[*timer_map].name, reg, describe_value(arg, &object_)),
+                       {1, reg});
                 return;
             }
             map = arg.region;
@@ -225,7 +245,15 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             state.release_reference(arg.id);
             state.update_copies(arg.id, [](Value& v) { v = Value::unknown_scalar(); });
             break;
+        case ArgumentKind::SpinLock:
+            if (!execute_spin_lock(pc, state, *helper, reg)) return;
+            break;
+        case ArgumentKind::Timer:
+            timer_map = check_timer_argument(pc, state, *helper, reg);
+            if (!timer_map) return;
+            break;
         case ArgumentKind::Callback:
+        case ArgumentKind::MapCallback:
             if (!arg.is_pointer(PointerKind::Function)) {
                 wrong("a function of the program (a callback)");
                 return;
@@ -385,7 +413,10 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         }
     }
 
-    if (callback && !execute_loop_callback(pc, state, *callback)) return;
+    if (callback) {
+        std::optional<CallbackCall> call = callback_call(pc, state, *helper, timer_map);
+        if (!call || !execute_callback(pc, state, *callback, *call)) return;
+    }
     if (helper_changes_packet_data(helper->id)) state.invalidate_packet_pointers();
 
     // An acquiring call: the new reference is held until released. The same
@@ -460,8 +491,10 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             // can_elide_value_nullness, 6.13 on).
             const bool found = helper->id == map_lookup_helper && map_set.size() == 1 &&
                                known_present_key(state, object_.maps[map_set.front()]);
-            result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), !found,
-                                         found ? 0 : id);
+            result = Value::make_pointer(PointerKind::MapValue, map.value_or(0), Scalar::constant(0), !found, id);
+            // A value found for sure needs no id, unless it holds a lock: the id
+            // tells its lock from another element's (the kernel gives it one too).
+            if (found && !may_point_to_spin_lock(result)) result.id = 0;
             uint64_t mask = 0;
             for (uint32_t index : map_set) mask |= index < 64 ? uint64_t(1) << index : 0;
             result.maps = __builtin_popcountll(mask) > 1 ? mask : 0;
@@ -493,67 +526,6 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     }
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;
-}
-
-// bpf_loop(nr_loops, callback, ctx, flags) calls callback(index, ctx) up to
-// nr_loops times and stops early when it returns 1: the state after the call
-// is the join of the states after 0, 1, 2, ... runs, computed to a fixpoint
-// (joins for a few rounds, then widening). Each run gets a frame of its own
-// with r1 = the index (below 2^23, the helper's limit on nr_loops) and r2 =
-// ctx (e.g. a pointer into the caller's stack, which the callback may write);
-// it must return 0 or 1, as the kernel requires.
-bool Engine::execute_loop_callback(uint32_t pc, AbstractState& state, uint32_t callback) {
-    if (state.frame_count() >= max_call_frames) {
-        report(state, ErrorCode::StackDepth, pc, fmt::format("the call chain is deeper than {} frames", max_call_frames),
-               {});
-        return false;
-    }
-    // Joins first, then widening to the program's constants, then to the extremes.
-    constexpr int joined_rounds = 4, widened_rounds = 4, max_rounds = 32;
-    const uint32_t frame_index = uint32_t(state.frame_count());
-    const std::string& name = program_.functions[callback].name;
-    AbstractState after = state;  // no run at all
-    for (int round = 0;; ++round) {
-        if (round == max_rounds) {
-            report(state, ErrorCode::BudgetExceeded, pc,
-                   fmt::format("the state after the runs of callback {} did not settle in {} rounds", name, max_rounds),
-                   {});
-            return false;
-        }
-        AbstractState entry = after;
-        Frame frame;
-        frame.function = callback;
-        frame.callsite = pc;
-        frame.registers[1] = Value::scalar(Scalar::unsigned_range(0, (uint64_t(1) << 23) - 1));
-        frame.registers[2] = entry.reg(3);
-        frame.registers[10] = Value::make_pointer(PointerKind::Stack, frame_index, Scalar::constant(0));
-        entry.push_frame(std::move(frame));
-        if (!check_stack_depth(pc, entry)) {
-            state = AbstractState::bottom();
-            return false;
-        }
-        AbstractState exit = analyze_function(callback, entry);
-        if (exit.is_bottom()) break;  // no run comes back: only the states before
-        const Value& result = exit.reg(0);
-        if (!result.is_scalar() || result.number.umax() > 1) {
-            report(state, ErrorCode::ReturnValue, pc,
-                   fmt::format("callback {} of bpf_loop must return 0 (go on) or 1 (stop), but r0 is {}", name,
-                               describe_value(result, &object_)),
-                   {});
-            return false;
-        }
-        exit.pop_frame();
-        exit.for_each_value([&](Value& v) {  // pointers into the finished frame are dangling
-            if (v.is_pointer(PointerKind::Stack) && v.region >= frame_index) v = Value::unknown_scalar();
-        });
-        AbstractState next = after.join(exit);
-        if (next.leq(after)) break;
-        after = round < joined_rounds              ? next
-                : round < joined_rounds + widened_rounds ? after.widen(next, thresholds_)
-                                                          : after.widen(next, extremes_);
-    }
-    state = std::move(after);
-    return true;
 }
 
 std::optional<std::pair<int16_t, int16_t>> constant_key_slot(const AbstractState& state, const ir::MapDefinition& map) {
@@ -638,6 +610,15 @@ std::optional<uint32_t> Engine::return_from_call(uint32_t pc, AbstractState& sta
 // its returns joined (inside loops being widened, where states are joined anyway).
 void Engine::execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state) {
     if (summarize_call(pc)) {
+        if (state.lock()) {
+            report(state, ErrorCode::SpinLock, pc,
+                   fmt::format("global function {} is called while the bpf_spin_lock taken at instruction {} is held "
+                               "(the kernel: global function calls are not allowed while holding a lock, use static "
+                               "function instead)",
+                               program_.functions[*callee_at(pc)].name, state.lock()->pc),
+                   {});
+            return;
+        }
         call_global_function(pc, *callee_at(pc), state);
         return;
     }

@@ -264,6 +264,24 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
                    fmt::format("the {} of {} bytes at {} may fall outside {}", verb, size, offsets, where), {reg});
             return std::nullopt;
         }
+        // The kernel's check_map_access: locks, timers and other special
+        // fields are touched only by their helpers (helpers' memory arguments included).
+        if (is_map) {
+            for (uint32_t index : maps_of(pointer)) {
+                for (const ir::SpecialField& field : object_.maps[index].special_fields) {
+                    if (lo >= int64_t(field.offset + field.size) || int64_t(field.offset) >= hi) continue;
+                    report(state, field.kind == ir::SpecialField::Kind::SpinLock ? ErrorCode::SpinLock
+                                                                                  : ErrorCode::MemoryAccess,
+                           pc,
+                           fmt::format("the {} of bytes [{}, {}) of map '{}''s value touches its {} at offset {}: "
+                                       "{} cannot be accessed directly by load/store",
+                                       verb, lo, hi, object_.maps[index].name, ir::special_field_name(field.kind),
+                                       field.offset, ir::special_field_name(field.kind)),
+                           {reg});
+                    return std::nullopt;
+                }
+            }
+        }
         if (access == Access::Write) {
             if (read_only) {
                 report(state, ErrorCode::ReadOnlyWrite, pc,
@@ -394,6 +412,25 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         case ContextLoad::Scalar: return Value::scalar(bounded_by_size(size));
         }
         return Value::unknown_scalar();
+    }
+    case PointerKind::MapKey: {
+        const ir::MapDefinition& map = object_.maps[pointer.region];
+        if (access == Access::Write) {
+            report(state, ErrorCode::ReadOnlyWrite, pc,
+                   fmt::format("r{} points to the key of map '{}' the callback was handed, which it may not change "
+                               "(the kernel: write to change key R{} not allowed)",
+                               reg, map.name, reg),
+                   {reg});
+            return std::nullopt;
+        }
+        if (lo < 0 || hi > int64_t(map.key_size)) {
+            report(state, ErrorCode::MemoryAccess, pc,
+                   fmt::format("the {} of {} bytes at offset {} may fall outside the {}-byte key of map '{}'", verb,
+                               size, lo, map.key_size, map.name),
+                   {reg});
+            return std::nullopt;
+        }
+        return Value::scalar(bounded_by_size(size));
     }
     case PointerKind::MapPointer:
     case PointerKind::PacketEnd:
@@ -721,6 +758,14 @@ void Engine::execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn
         report(state, ErrorCode::InvalidInstruction, pc,
                fmt::format("legacy packet loads (LD_ABS/LD_IND) are not allowed in {} programs",
                            ir::program_type_name(type_)),
+               {});
+        return;
+    }
+    if (state.lock()) {
+        report(state, ErrorCode::SpinLock, pc,
+               fmt::format("a legacy packet load may end the function while the bpf_spin_lock taken at instruction "
+                           "{} is held (the kernel: BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region)",
+                           state.lock()->pc),
                {});
         return;
     }

@@ -216,6 +216,7 @@ std::string_view pointer_kind_name(PointerKind kind) {
     case PointerKind::BtfObject: return "kernel object";
     case PointerKind::Function: return "function";
     case PointerKind::Memory: return "memory";
+    case PointerKind::MapKey: return "map key";
     }
     return "?";
 }
@@ -262,6 +263,7 @@ std::string describe_value(const Value& value, const ir::Object* object) {
         break;
     case PointerKind::RingbufMemory: what = fmt::format("pointer to a {}-byte ring buffer record", value.region); break;
     case PointerKind::Memory: what = fmt::format("pointer to {} bytes of memory", value.region); break;
+    case PointerKind::MapKey: what = fmt::format("pointer to a key of map {}", map_name(value.region, object)); break;
     case PointerKind::Socket:
         what = value.region == SocketCommon ? std::string("pointer to a struct sock_common (not a full socket)")
                                             : std::string("pointer to a socket");

@@ -50,6 +50,9 @@ enum class PointerKind : uint8_t {
     // Memory of `region` bytes that a global function's pointer argument
     // points to (the kernel's PTR_TO_MEM): typed from BTF, it may be null.
     Memory,
+    // The key a map callback is handed (bpf_for_each_map_elem, timers; the
+    // kernel's PTR_TO_MAP_KEY): region = map index; read-only, key_size bytes.
+    MapKey,
 };
 
 // The region of a Socket pointer that is only a struct sock_common

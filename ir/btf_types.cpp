@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace bpfvet::ir {
 namespace {
 
@@ -141,6 +143,7 @@ std::optional<BtfTypes::FunctionSignature> BtfTypes::function_signature(std::str
         const auto* type = parser_.findType(id);
         if (!type || type->getKind() != llvm::BTF::BTF_KIND_FUNC || parser_.findString(type->NameOff).str() != name) continue;
         FunctionSignature signature;
+        signature.type_id = id;
         signature.global = type->getVlen() == global_linkage;
         const auto* proto = parser_.findType(type->Type);
         if (!proto || proto->getKind() != llvm::BTF::BTF_KIND_FUNC_PROTO) return signature;
@@ -198,6 +201,69 @@ std::expected<std::vector<BtfMapFields>, std::string> BtfTypes::map_definitions(
         return maps;
     }
     return std::unexpected(fmt::format("no BTF DATASEC describes section {}", section));
+}
+
+}  // namespace bpfvet::ir
+
+namespace bpfvet::ir {
+
+namespace {
+
+std::optional<SpecialField::Kind> special_kind(std::string_view struct_name) {
+    using K = SpecialField::Kind;
+    if (struct_name == "bpf_spin_lock") return K::SpinLock;
+    if (struct_name == "bpf_res_spin_lock") return K::ResSpinLock;
+    if (struct_name == "bpf_timer") return K::Timer;
+    if (struct_name == "bpf_wq") return K::Workqueue;
+    if (struct_name == "bpf_task_work") return K::TaskWork;
+    if (struct_name == "bpf_list_head") return K::ListHead;
+    if (struct_name == "bpf_list_node") return K::ListNode;
+    if (struct_name == "bpf_rb_root") return K::RbRoot;
+    if (struct_name == "bpf_rb_node") return K::RbNode;
+    if (struct_name == "bpf_refcount") return K::Refcount;
+    return std::nullopt;
+}
+
+constexpr int MaxNesting = 8;             // the kernel's MAX_RESOLVE_DEPTH bounds its search too
+constexpr uint32_t MaxArrayElements = 64;  // arrays of special fields beyond this are not expanded
+constexpr size_t MaxSpecialFields = 256;
+
+}  // namespace
+
+void BtfTypes::collect_special_fields(uint32_t type_id, uint32_t offset, int depth,
+                                      std::vector<SpecialField>& out) const {
+    if (depth > MaxNesting || out.size() >= MaxSpecialFields) return;
+    const auto* type = parser_.findType(skip_modifiers(type_id));
+    if (!type) return;
+    const unsigned kind = type->getKind();
+    if (kind == llvm::BTF::BTF_KIND_ARRAY) {
+        const auto* array = trailing<llvm::BTF::BTFArray>(type);
+        auto element_size = size_of(array->ElemType);
+        if (!element_size || *element_size == 0) return;
+        const uint32_t count = std::min(array->Nelems, MaxArrayElements);
+        for (uint32_t i = 0; i < count; ++i)
+            collect_special_fields(array->ElemType, offset + uint32_t(i * *element_size), depth + 1, out);
+        return;
+    }
+    if (kind != llvm::BTF::BTF_KIND_STRUCT && kind != llvm::BTF::BTF_KIND_UNION) return;
+    if (auto special = special_kind(parser_.findString(type->NameOff).str())) {
+        out.push_back(SpecialField{*special, offset, type->Size});
+        return;
+    }
+    const bool bitfield_offsets = type->Info & (1u << 31);  // kind_flag: bit offsets in the low 24 bits
+    const auto* members = trailing<llvm::BTF::BTFMember>(type);
+    for (uint32_t i = 0; i < type->getVlen(); ++i) {
+        const uint32_t bits = bitfield_offsets ? members[i].Offset & 0xffffff : members[i].Offset;
+        if (bits % 8 != 0) continue;  // a bit field is never a struct
+        collect_special_fields(members[i].Type, offset + bits / 8, depth + 1, out);
+    }
+}
+
+std::vector<SpecialField> BtfTypes::special_fields(uint32_t type_id) const {
+    std::vector<SpecialField> out;
+    if (type_id != 0) collect_special_fields(type_id, 0, 0, out);
+    std::ranges::sort(out, {}, &SpecialField::offset);
+    return out;
 }
 
 }  // namespace bpfvet::ir

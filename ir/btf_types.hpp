@@ -37,13 +37,18 @@ public:
         bool global = false;
         std::vector<FunctionParameter> parameters;
         bool returns_value = true;
+        uint32_t type_id = 0;  // the FUNC's id
     };
     [[nodiscard]] std::optional<FunctionSignature> function_signature(std::string_view name) const;
+    // The fields of the struct `type_id` (nested structs and arrays searched
+    // as the kernel's btf_find_field does) that are kernel objects: locks, timers, ...
+    [[nodiscard]] std::vector<SpecialField> special_fields(uint32_t type_id) const;
     // Every variable of the DATASEC named `section` interpreted as a map definition.
     [[nodiscard]] std::expected<std::vector<BtfMapFields>, std::string> map_definitions(const std::string& section) const;
 
 private:
     [[nodiscard]] std::expected<BtfMapFields, std::string> parse_map_struct(uint32_t struct_id, int depth) const;
+    void collect_special_fields(uint32_t type_id, uint32_t offset, int depth, std::vector<SpecialField>& out) const;
     [[nodiscard]] uint32_t skip_modifiers(uint32_t type_id) const;
     const llvm::BTFParser& parser_;
 };

@@ -1,5 +1,6 @@
 #include "ir/elf_loader.hpp"
 
+#include "ir/btf_finalize.hpp"
 #include "ir/btf_types.hpp"
 #include "ir/validator.hpp"
 
@@ -97,6 +98,7 @@ private:
     // Every call target starts a function, as the kernel's check_subprogs
     // sees it, whether or not a symbol names it: split functions there.
     void split_functions_at_call_targets();
+    std::vector<uint8_t> finalized_btf() const;
     void attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin);
     std::string section_name(uint64_t index) const {
         auto it = section_names_.find(index);
@@ -301,6 +303,30 @@ Expected<void> Loader::read_legacy_maps(const ELFSectionRef& section) {
     return {};
 }
 
+// Whether the kernel lets a map of this type hold its value's special fields
+// (map_check_btf of Linux 6.18). Graph roots and kptrs are left to the kernel.
+bool holds_special_fields(const MapDefinition& map) {
+    using K = SpecialField::Kind;
+    for (const SpecialField& field : map.special_fields) {
+        switch (field.kind) {
+        case K::SpinLock:
+        case K::ResSpinLock:
+            if (map.type != MapType::Hash && map.type != MapType::Array && map.type != MapType::CgroupStorage &&
+                map.type != MapType::SkStorage && map.type != MapType::InodeStorage &&
+                map.type != MapType::TaskStorage && map.type != MapType::CgrpStorage)
+                return false;
+            break;
+        case K::Timer:
+        case K::Workqueue:
+        case K::TaskWork:
+            if (map.type != MapType::Hash && map.type != MapType::LruHash && map.type != MapType::Array) return false;
+            break;
+        default: break;
+        }
+    }
+    return true;
+}
+
 void Loader::add_btf_map(const BtfMapFields& fields, uint64_t section, bool is_inner) {
     MapDefinition map;
     map.name = is_inner ? fields.name + ".inner" : fields.name;
@@ -311,6 +337,13 @@ void Loader::add_btf_map(const BtfMapFields& fields, uint64_t section, bool is_i
     map.flags = fields.flags;
     map.btf_key_type = fields.key_type;
     map.btf_value_type = fields.value_type;
+    if (btf_) map.special_fields = BtfTypes(*btf_).special_fields(fields.value_type);
+    if (!holds_special_fields(map)) {
+        // The kernel refuses to create such a map with its BTF (map_check_btf:
+        // EOPNOTSUPP); libbpf then creates it without: no types, no fields.
+        map.special_fields.clear();
+        map.btf_key_type = map.btf_value_type = 0;
+    }
     const uint32_t index = uint32_t(object_.maps.size());
     if (!is_inner) map_at_[{section, fields.section_offset}] = index;
     object_.maps.push_back(std::move(map));
@@ -579,6 +612,53 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
     return program;
 }
 
+std::vector<uint8_t> Loader::finalized_btf() const {
+    std::optional<llvm::StringRef> raw;
+    std::map<std::string, uint64_t, std::less<>> section_sizes;
+    std::map<std::string, uint64_t> section_index;
+    for (const auto& section : elf_.sections()) {
+        auto name = section.getName();
+        if (!name) {
+            llvm::consumeError(name.takeError());
+            continue;
+        }
+        section_sizes[name->str()] = section.getSize();
+        section_index[name->str()] = section.getIndex();
+        if (*name != ".BTF") continue;
+        auto contents = section.getContents();
+        if (!contents) {
+            llvm::consumeError(contents.takeError());
+            return {};
+        }
+        raw = *contents;
+    }
+    if (!raw) return {};
+    DatasecLayout layout;
+    layout.section_size = [&](std::string_view name) -> std::optional<uint64_t> {
+        auto it = section_sizes.find(name);
+        return it == section_sizes.end() ? std::nullopt : std::optional(it->second);
+    };
+    layout.symbol_offset = [&](std::string_view section, std::string_view name) -> std::optional<uint64_t> {
+        auto index = section_index.find(std::string(section));
+        if (index == section_index.end()) return std::nullopt;
+        for (const ELFSymbolRef symbol : elf_.symbols()) {
+            auto sec = symbol.getSection();
+            auto sym_name = symbol.getName();
+            auto value = symbol.getValue();
+            if (!sec || !sym_name || !value) {
+                if (!sec) llvm::consumeError(sec.takeError());
+                if (!sym_name) llvm::consumeError(sym_name.takeError());
+                if (!value) llvm::consumeError(value.takeError());
+                continue;
+            }
+            if (*sec != elf_.section_end() && (*sec)->getIndex() == index->second && sym_name->str() == name) return *value;
+        }
+        return std::nullopt;
+    };
+    const auto* bytes = reinterpret_cast<const uint8_t*>(raw->data());
+    return finalize_btf(std::span(bytes, raw->size()), layout);
+}
+
 void Loader::attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin) {
     program.location_of.assign(program.instructions.size(), -1);
     if (!btf_) return;
@@ -593,6 +673,7 @@ void Loader::attach_btf(Program& program, const std::vector<std::pair<const Code
         function.global = signature->global;
         function.parameters = std::move(signature->parameters);
         function.returns_value = signature->returns_value;
+        function.btf_type_id = signature->type_id;
     }
     std::map<std::tuple<std::string, uint32_t, uint32_t>, int32_t> known;
     for (size_t pc = 0; pc < origin.size(); ++pc) {
@@ -644,6 +725,7 @@ Expected<Object> Loader::run() {
         map.inner_map = legacy_maps_[*map.inner_map].index;
     }
     if (auto r = read_symbols(); !r) return std::unexpected(r.error());
+    if (btf_) object_.btf = finalized_btf();
     if (auto r = read_relocations(); !r) return std::unexpected(r.error());
     for (auto& [index, section] : code_sections_)
         if (auto r = apply_map_relocations(section); !r) return std::unexpected(r.error());

@@ -19,6 +19,22 @@ const char* map_type_name(MapType type) {
     return index < names.size() ? names[index] : "unknown";
 }
 
+const char* special_field_name(SpecialField::Kind kind) {
+    switch (kind) {
+    case SpecialField::Kind::SpinLock: return "bpf_spin_lock";
+    case SpecialField::Kind::ResSpinLock: return "bpf_res_spin_lock";
+    case SpecialField::Kind::Timer: return "bpf_timer";
+    case SpecialField::Kind::Workqueue: return "bpf_wq";
+    case SpecialField::Kind::TaskWork: return "bpf_task_work";
+    case SpecialField::Kind::ListHead: return "bpf_list_head";
+    case SpecialField::Kind::ListNode: return "bpf_list_node";
+    case SpecialField::Kind::RbRoot: return "bpf_rb_root";
+    case SpecialField::Kind::RbNode: return "bpf_rb_node";
+    case SpecialField::Kind::Refcount: return "bpf_refcount";
+    }
+    return "special field";
+}
+
 std::vector<uint32_t> Program::maps_used() const {
     std::vector<uint32_t> used;
     for (const auto& insn : instructions) {

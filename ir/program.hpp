@@ -28,6 +28,16 @@ enum class MapType : uint32_t {
 
 [[nodiscard]] const char* map_type_name(MapType type);  // "hash", "array", ... or "unknown"
 
+// A field of a map value that the kernel finds in the value's BTF and keeps
+// from direct loads and stores (btf_parse_fields): locks, timers, graph roots.
+struct SpecialField {
+    enum class Kind : uint8_t { SpinLock, ResSpinLock, Timer, Workqueue, TaskWork, ListHead, ListNode, RbRoot, RbNode, Refcount };
+    Kind kind = Kind::SpinLock;
+    uint32_t offset = 0;  // bytes from the start of the value
+    uint32_t size = 0;
+};
+[[nodiscard]] const char* special_field_name(SpecialField::Kind kind);  // "bpf_spin_lock", ...
+
 struct MapDefinition {
     std::string name;          // symbol name, or the section name for global data
     MapType type = MapType::Unspecified;
@@ -42,6 +52,14 @@ struct MapDefinition {
     bool read_only = false;             // .rodata*: the program may not write it
     std::vector<uint8_t> initial_value;
     uint32_t btf_key_type = 0, btf_value_type = 0;  // 0 when unknown
+    std::vector<SpecialField> special_fields;        // from the value's BTF, by offset
+
+    // The first field of `kind`, if the value has one.
+    [[nodiscard]] const SpecialField* special_field(SpecialField::Kind kind) const {
+        for (const auto& field : special_fields)
+            if (field.kind == kind) return &field;
+        return nullptr;
+    }
 };
 
 struct SourceLocation {
@@ -76,6 +94,7 @@ struct Function {
     bool global = false;
     std::vector<FunctionParameter> parameters{};
     bool returns_value = true;  // false for a void function
+    uint32_t btf_type_id = 0;   // its BTF FUNC (the kernel's func_info), 0 without BTF
 };
 
 // A CO-RE relocation recorded from .BTF.ext (ir/core_relocation.hpp applies it).
@@ -157,6 +176,9 @@ struct Object {
     std::vector<Program> programs;
     std::string license;
     std::optional<uint32_t> kernel_version;
+    // The .BTF section completed as libbpf loads it (ir/btf_finalize.hpp);
+    // empty without BTF. The kernel loader hands it to the kernel.
+    std::vector<uint8_t> btf;
 };
 
 // A located error on user input. pc is the slot index within the section when known.

@@ -8,6 +8,7 @@
 #include "runtime/map.hpp"
 
 #include <algorithm>
+#include <vector>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -598,6 +599,75 @@ uint64_t loop(uint64_t count, uint64_t callback, uint64_t callback_context, uint
     return count;
 }
 
+// bpf_for_each_map_elem: callback(map, key, value, ctx) for each element in
+// the map's key order until it returns 1; returns how many it was called for.
+// The key is a host copy the program may read while the callback runs.
+uint64_t for_each_map_elem(uint64_t map_value, uint64_t callback, uint64_t callback_context, uint64_t flags,
+                           uint64_t, RunContext* context) {
+    Map* map = as_map(*context, map_value);
+    if (!map) return 0;
+    if (flags != 0) return error(-EINVAL);
+    if (!context->invoke_callback) return error(-EOPNOTSUPP);
+    const uint32_t key_size = map->definition().key_size;
+    std::vector<uint8_t> previous(key_size), key(key_size);
+    const size_t key_region = context->extra_regions.size();
+    context->extra_regions.push_back(
+        Region{reinterpret_cast<uint64_t>(key.data()), key_size, false, RegionKind::HelperMemory});
+    uint64_t visited = 0;
+    for (bool first = true; map->host_get_next_key(first ? nullptr : previous.data(), key.data()) == 0; first = false) {
+        previous = key;
+        void* value = map->lookup(key.data(), context->cpu);
+        if (value == nullptr) continue;
+        ++visited;
+        const uint64_t stop = context->invoke_callback(*context, callback, map_value,
+                                                       reinterpret_cast<uint64_t>(key.data()),
+                                                       reinterpret_cast<uint64_t>(value), callback_context, 0);
+        if (context->fault || context->control == Control::Stop || stop != 0) break;
+    }
+    context->extra_regions.resize(key_region);
+    return visited;
+}
+
+// Timers: the struct bpf_timer's first word says it was initialised, the
+// second holds the callback. The runtime never fires them (a run is one
+// invocation of the program); init, set_callback, start and cancel answer as
+// the kernel's do.
+constexpr uint64_t TimerInitialised = 1;
+
+uint64_t* timer_words(RunContext& context, uint64_t timer) {
+    return writable(context, timer, 16, "bpf_timer") ? as_pointer<uint64_t>(timer) : nullptr;
+}
+
+uint64_t timer_init(uint64_t timer, uint64_t, uint64_t flags, uint64_t, uint64_t, RunContext* context) {
+    uint64_t* words = timer_words(*context, timer);
+    if (!words) return error(-EINVAL);
+    const uint64_t clock = flags & 0xf;  // CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME in the low bits
+    if ((flags >> 4) != 0 || (clock != 0 && clock != 1 && clock != 7)) return error(-EINVAL);
+    if (words[0] == TimerInitialised) return error(-EBUSY);
+    words[0] = TimerInitialised;
+    words[1] = 0;
+    return 0;
+}
+
+uint64_t timer_set_callback(uint64_t timer, uint64_t callback, uint64_t, uint64_t, uint64_t, RunContext* context) {
+    uint64_t* words = timer_words(*context, timer);
+    if (!words || words[0] != TimerInitialised) return error(-EINVAL);
+    words[1] = callback;
+    return 0;
+}
+
+uint64_t timer_start(uint64_t timer, uint64_t, uint64_t flags, uint64_t, uint64_t, RunContext* context) {
+    uint64_t* words = timer_words(*context, timer);
+    if (!words || words[0] != TimerInitialised || words[1] == 0 || flags > 7) return error(-EINVAL);
+    return 0;
+}
+
+uint64_t timer_cancel(uint64_t timer, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* context) {
+    uint64_t* words = timer_words(*context, timer);
+    if (!words || words[0] != TimerInitialised) return error(-EINVAL);
+    return 0;  // never started for real: not active
+}
+
 uint64_t strncmp_helper(uint64_t s1, uint64_t size, uint64_t s2, uint64_t, uint64_t, RunContext* context) {
     if (!readable(*context, s1, size, "strncmp s1")) return 0;
     // s2 is a read-only NUL-terminated string constant: compare at most size bytes.
@@ -653,6 +723,11 @@ constexpr HelperDefinition StandardHelpers[] = {
     HELPER(get_current_task_btf, get_current_task),
     HELPER(ktime_get_coarse_ns, ktime_get_coarse_ns),
     HELPER(loop, loop),
+    HELPER(for_each_map_elem, for_each_map_elem),
+    HELPER(timer_init, timer_init),
+    HELPER(timer_set_callback, timer_set_callback),
+    HELPER(timer_start, timer_start),
+    HELPER(timer_cancel, timer_cancel),
     HELPER(strncmp, strncmp_helper),
     HELPER(map_lookup_percpu_elem, map_lookup_percpu_elem),
     HELPER(get_hash_recalc, get_hash_recalc),

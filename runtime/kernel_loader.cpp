@@ -73,10 +73,36 @@ Failure failure_from_errno(const std::string& what) {
     return Failure{what + ": " + std::strerror(error), error};
 }
 
+// The object's BTF in the kernel (libbpf's bpf_object__load_btf): map values
+// typed by it (locks, timers) and func_info for callbacks and global
+// functions. -1 when the object has none or the kernel refuses it; libbpf
+// then goes on without, and so does this.
+Descriptor load_btf(const ir::Object& object) {
+    if (object.btf.empty()) return Descriptor();
+    union bpf_attr attr {};
+    attr.btf = pointer_to_u64(object.btf.data());
+    attr.btf_size = uint32_t(object.btf.size());
+    return Descriptor(int(bpf_call(BPF_BTF_LOAD, attr)));
+}
+
+// Map types libbpf creates without BTF types whatever the object says
+// (bpf_map__is_struct_ops aside: their values are not the object's to type).
+bool typed_by_btf(ir::MapType type) {
+    using enum ir::MapType;
+    switch (type) {
+    case PerfEventArray: case CgroupArray: case StackTrace: case ArrayOfMaps: case HashOfMaps: case Devmap:
+    case DevmapHash: case Cpumap: case Xskmap: case Sockmap: case Sockhash: case Queue: case Stack: case Ringbuf:
+    case UserRingbuf: case Unspecified:
+        return false;
+    default: return true;
+    }
+}
+
 // Creates the kernel map for `map` (libbpf's choices: 4-byte values for
 // map-in-map whose BTF gives none; global data as a one-entry array holding
-// the section, read-only sections frozen).
-std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int inner_fd) {
+// the section, read-only sections frozen; key and value typed by the
+// object's BTF, or untyped when the kernel refuses the types).
+std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int inner_fd, int btf_fd) {
     union bpf_attr attr {};
     attr.map_type = uint32_t(map.type);
     attr.key_size = map.key_size;
@@ -88,7 +114,15 @@ std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int 
     if (inner_fd >= 0) attr.inner_map_fd = uint32_t(inner_fd);
     if (map.read_only) attr.map_flags |= BPF_F_RDONLY_PROG;
     copy_object_name(attr.map_name, map.name);
-    Descriptor fd(int(bpf_call(BPF_MAP_CREATE, attr)));
+    Descriptor fd;
+    if (btf_fd >= 0 && map.btf_value_type != 0 && typed_by_btf(map.type)) {
+        union bpf_attr typed = attr;
+        typed.btf_fd = uint32_t(btf_fd);
+        typed.btf_key_type_id = map.btf_key_type;
+        typed.btf_value_type_id = map.btf_value_type;
+        fd = Descriptor(int(bpf_call(BPF_MAP_CREATE, typed)));
+    }
+    if (fd.get() < 0) fd = Descriptor(int(bpf_call(BPF_MAP_CREATE, attr)));
     if (fd.get() < 0) return std::unexpected(failure_from_errno("BPF_MAP_CREATE " + map.name));
     if (map.is_global_data) {
         uint32_t zero = 0;
@@ -110,7 +144,7 @@ std::expected<Descriptor, Failure> create_map(const ir::MapDefinition& map, int 
 }
 
 // All maps of the object, indexed like Object::maps; inner map templates first.
-std::expected<std::vector<Descriptor>, Failure> create_maps(const ir::Object& object) {
+std::expected<std::vector<Descriptor>, Failure> create_maps(const ir::Object& object, int btf_fd) {
     std::vector<Descriptor> fds(object.maps.size());
     auto is_outer = [](const ir::MapDefinition& map) { return map.inner_map.has_value(); };
     for (bool outer_pass : {false, true})
@@ -118,7 +152,7 @@ std::expected<std::vector<Descriptor>, Failure> create_maps(const ir::Object& ob
             const auto& map = object.maps[i];
             if (is_outer(map) != outer_pass) continue;
             int inner_fd = map.inner_map && *map.inner_map < fds.size() ? fds[*map.inner_map].get() : -1;
-            auto fd = create_map(map, inner_fd);
+            auto fd = create_map(map, inner_fd, btf_fd);
             if (!fd) return std::unexpected(fd.error());
             fds[i] = std::move(*fd);
         }
@@ -447,6 +481,7 @@ std::pair<int, int> running_kernel_version() {
 // ---- The loaded program ----
 
 struct KernelProgram::State {
+    Descriptor btf;
     std::vector<Descriptor> maps;
     Descriptor program;
     ir::ProgramType type = ir::ProgramType::Unspecified;
@@ -524,8 +559,21 @@ struct LoadAttempt {
 // 4 (BPF_LOG_STATS) only "processed N insns" and the verification time.
 constexpr uint32_t LogInstructions = 1, LogStates = 2, LogStatistics = 4;
 
+// The func_info libbpf passes with the object's BTF: each function's first
+// instruction and BTF FUNC; empty unless every function has one.
+std::vector<bpf_func_info> function_info(const ir::Program& program) {
+    std::vector<bpf_func_info> info;
+    if (!program.function_info) return info;
+    for (const ir::Function& function : program.functions) {
+        if (function.btf_type_id == 0) return {};
+        info.push_back(bpf_func_info{function.start, function.btf_type_id});
+    }
+    std::ranges::sort(info, {}, &bpf_func_info::insn_off);
+    return info;
+}
+
 LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, ir::ProgramType type,
-                         const std::vector<uint64_t>& slots, uint32_t btf_id, uint32_t log_level,
+                         const std::vector<uint64_t>& slots, uint32_t btf_id, int program_btf_fd, uint32_t log_level,
                          std::vector<char>* log) {
     // The object's license, as libbpf passes it; GPL where the object has none
     // (what the reference verdicts did, so GPL-only helpers stay usable).
@@ -539,6 +587,13 @@ LoadAttempt attempt_load(const ir::Object& object, const ir::Program& program, i
     attr.license = pointer_to_u64(license.c_str());
     attr.kern_version = object.kernel_version.value_or(0);
     attr.attach_btf_id = btf_id;  // in vmlinux (attach_btf_obj_fd 0)
+    const std::vector<bpf_func_info> functions = program_btf_fd >= 0 ? function_info(program) : std::vector<bpf_func_info>{};
+    if (!functions.empty()) {
+        attr.prog_btf_fd = uint32_t(program_btf_fd);
+        attr.func_info_rec_size = sizeof(bpf_func_info);
+        attr.func_info = pointer_to_u64(functions.data());
+        attr.func_info_cnt = uint32_t(functions.size());
+    }
     copy_object_name(attr.prog_name, program.name);
     if (log) {
         std::ranges::fill(*log, 0);
@@ -617,7 +672,8 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
             return load_in_kernel(object, *moved, type, plain, loaded);
         }
     }
-    auto maps = create_maps(object);
+    Descriptor btf = load_btf(object);
+    auto maps = create_maps(object, btf.get());
     if (!maps) {
         result.verdict = means_unavailable(maps.error().error) ? KernelVerdict::Unavailable : KernelVerdict::LoaderError;
         result.error = maps.error().error;
@@ -627,7 +683,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     const auto slots = encode_for_kernel(program, *maps);
     // First without a log: a level-1 log of a big accepted program costs
     // seconds, and its absence cannot change the verdict.
-    LoadAttempt attempt = attempt_load(object, program, type, slots, btf_id, 0, nullptr);
+    LoadAttempt attempt = attempt_load(object, program, type, slots, btf_id, btf.get(), 0, nullptr);
     result.load_seconds = attempt.seconds;
     std::vector<char> log(std::max<uint32_t>(options.log_size, 4096));
 
@@ -635,13 +691,14 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.verdict = KernelVerdict::Accept;
         result.processed_insns = verified_instructions(attempt.fd.get());
         if (options.collect_log_on_accept) {
-            (void)attempt_load(object, program, type, slots, btf_id,
+            (void)attempt_load(object, program, type, slots, btf_id, btf.get(),
                                options.log_states ? LogStates | LogStatistics : LogStatistics, &log);
             result.log = log_text(log);
             if (auto count = summarize_verifier_log(result.log).processed_insns) result.processed_insns = count;
         }
         if (loaded) {
             auto state = std::make_unique<KernelProgram::State>();
+            state->btf = std::move(btf);
             state->maps = std::move(*maps);
             state->program = std::move(attempt.fd);
             state->type = type;
@@ -655,7 +712,7 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     // Again with a log, for the reason. The kernel keeps the log's tail when
     // it overflows, which is where the reason is.
     const bool quick = attempt.seconds < options.full_log_below_seconds;
-    (void)attempt_load(object, program, type, slots, btf_id, quick ? LogInstructions : LogStatistics, &log);
+    (void)attempt_load(object, program, type, slots, btf_id, btf.get(), quick ? LogInstructions : LogStatistics, &log);
     result.log = log_text(log);
     // EPERM with a log is the verifier speaking (we are allowed bpf(2));
     // EPERM or ENOSYS without one is bpf(2) refused altogether.

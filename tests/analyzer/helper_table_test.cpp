@@ -365,9 +365,9 @@ TEST(HelperArguments, GplOnlyHelpersNeedAGplLicense) {
 }
 
 TEST(HelperArguments, UnmodelledKindsAreRejectedNamingTheHelper) {
-    auto lock = check("r1 = 0\ncall bpf_spin_lock\nr0 = 0\nexit", Tc);
-    EXPECT_TRUE(lock.rejected_with("unmodelled-helper")) << lock.codes();
-    EXPECT_NE(lock.codes().find("bpf_spin_lock#93"), std::string::npos) << lock.codes();
+    auto dynptr = check("r1 = r10\nr1 += -16\nr2 = 0\ncall bpf_ringbuf_discard_dynptr\nr0 = 0\nexit", Tc);
+    EXPECT_TRUE(dynptr.rejected_with("unmodelled-helper")) << dynptr.codes();
+    EXPECT_NE(dynptr.codes().find("bpf_ringbuf_discard_dynptr#200"), std::string::npos) << dynptr.codes();
     auto task = check("call bpf_get_current_task_btf\nr0 = 0\nexit", ir::ProgramType::Kprobe);
     EXPECT_TRUE(task.rejected_with("unmodelled-helper")) << task.codes();
     auto sleeps = check("r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall bpf_copy_from_user\nr0 = 0\nexit",

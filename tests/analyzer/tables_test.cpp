@@ -25,7 +25,7 @@ TEST(ErrorCodes, NamesAreUniqueAndRoundTrip) {
                              "null-dereference", "pointer-arithmetic", "pointer-comparison", "pointer-leak",
                              "helper-argument", "unknown-helper", "helper-not-allowed", "read-only-write",
                              "unbounded-loop", "budget-exceeded", "return-value", "unreachable-instruction",
-                             "stack-depth", "invalid-map-reference", "tail-call", "invalid-instruction"})
+                             "stack-depth", "invalid-map-reference", "tail-call", "invalid-instruction", "spin-lock"})
         EXPECT_TRUE(error_code_from_name(name).has_value()) << name;
 }
 

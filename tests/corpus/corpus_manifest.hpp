@@ -56,7 +56,7 @@ inline constexpr std::string_view ErrorCodes[] = {
     "context-access", "packet-out-of-bounds", "memory-access", "null-dereference", "pointer-arithmetic",
     "pointer-comparison", "pointer-leak", "helper-argument", "unknown-helper", "helper-not-allowed",
     "read-only-write", "unbounded-loop", "return-value", "unreachable-instruction", "stack-depth",
-    "invalid-map-reference", "tail-call", "unreleased-reference", "invalid-instruction",
+    "invalid-map-reference", "tail-call", "unreleased-reference", "invalid-instruction", "spin-lock",
 };
 
 // "0a1B" -> {0x0a, 0x1b}; an error for odd length or a non-hex character.
