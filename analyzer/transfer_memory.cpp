@@ -695,10 +695,15 @@ void Engine::execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractSt
     }
     if (!check_same_pointer_kind(pc, state, insn.dst)) return;
     if (!check_alignment(pc, state, insn.dst, insn.offset, width, true)) return;
-    if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Read, nullptr)) return;
+    // The fetched old value is what a load of the same bytes gives (the
+    // kernel's check_atomic_rmw loads into the register): a number spilled to
+    // the stack comes back as that number.
+    auto loaded = access_memory(pc, state, insn.dst, insn.offset, width, Access::Read, nullptr);
+    if (!loaded) return;
     Value unknown = Value::unknown_scalar();
     if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Write, &unknown)) return;
-    Scalar old = width == 4 ? Scalar::unsigned_range(0, 0xffffffff) : Scalar::top();
+    Scalar old = loaded->is_scalar() ? loaded->number
+                                     : width == 4 ? Scalar::unsigned_range(0, 0xffffffff) : Scalar::top();
     if (compare_exchange)
         state.reg(0) = Value::scalar(old);
     else if ((insn.imm & ir::atomic::Fetch) != 0)

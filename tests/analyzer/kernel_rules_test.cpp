@@ -598,5 +598,23 @@ TEST(KernelRules, ShiftByARegisterThatMayReachTheWidthIsAnUnknownNumber) {
     EXPECT_TRUE(masked.result.accepted) << masked.codes();
 }
 
+// An atomic fetch from the stack gives the old value as a load would: a
+// spilled number comes back as that number, so a branch on it is decided
+// (found by the kernel differential: Linux 6.18 loads the first two, where the
+// read of r4 is dead, and refuses the third, "R4 !read_ok").
+TEST(KernelRules, AtomicFetchOfASpilledNumberIsThatNumber) {
+    auto program = [](std::string_view spilled) {
+        return fmt::format("*(u64 *)(r10 - 160) = {}\nr9 = 0\nr9 = atomic_fetch_xor((u64 *)(r10 - 160), r9)\n"
+                           "if w9 >= 1737645624 goto out\nr0 = r4\nout:\nr0 = 0\nexit", spilled);
+    };
+    auto decided = check(program("-2147483648"), Xdp);
+    EXPECT_TRUE(decided.result.accepted) << decided.codes();
+    auto narrow = check("*(u64 *)(r10 - 8) = 5\nr3 = 1\nw3 = xchg32_32(r10 - 8, w3)\nif r3 == 5 goto out\n"
+                        "r0 = r4\nout:\nr0 = 0\nexit", Xdp);
+    EXPECT_TRUE(narrow.result.accepted) << narrow.codes();
+    auto falls_through = check(program("7"), Xdp);
+    EXPECT_TRUE(falls_through.rejected_with("uninitialized-register")) << falls_through.codes();
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test
