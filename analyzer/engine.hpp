@@ -188,6 +188,12 @@ private:
     // The kernel's check_map_prog_compatibility for the maps the program uses:
     // locks and timers are not for tracing programs; false after reporting.
     bool check_map_program_compatibility();
+    // const_string.cpp: an ARG_PTR_TO_CONST_STR argument: the string, or nullopt after reporting.
+    std::optional<std::string_view> check_const_string(uint32_t pc, AbstractState& state,
+                                                       const HelperPrototype& helper, int reg);
+    // bpf_snprintf's format against its data_len (bpf_bprintf_prepare); false after reporting.
+    bool check_format_string(uint32_t pc, AbstractState& state, const HelperPrototype& helper,
+                             std::string_view format);
     // timer.cpp: a struct bpf_timer argument: the map whose value holds it, or nullopt after reporting.
     std::optional<uint32_t> check_timer_argument(uint32_t pc, AbstractState& state, const HelperPrototype& helper,
                                                  int reg);

@@ -471,7 +471,6 @@ std::string_view unmodelled_argument(ArgumentKind kind) {
     case A::FullSocketOrNull: return "a full socket or null (ARG_PTR_TO_SOCKET_OR_NULL)";
     case A::Kptr: return "a kptr field of a map value (ARG_PTR_TO_KPTR)";
     case A::Dynptr: return "a bpf_dynptr (ARG_PTR_TO_DYNPTR)";
-    case A::ConstString: return "a constant string in a read-only map (ARG_PTR_TO_CONST_STR)";
     default: return {};
     }
 }

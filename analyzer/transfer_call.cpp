@@ -128,6 +128,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
     std::optional<uint32_t> map;  // the map argument, for keys, values and the return value
     std::optional<uint32_t> callback;  // the function a Callback argument names
     std::optional<uint32_t> timer_map;  // the map whose value holds a Timer argument
+    std::optional<std::string_view> const_string;  // a ConstString argument's text
     std::vector<uint32_t> map_set;  // every map it may be
     for (size_t i = 0; i < helper->arguments.size(); ++i) {
         const ArgumentKind kind = helper->arguments[i];
@@ -247,6 +248,10 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             break;
         case ArgumentKind::SpinLock:
             if (!execute_spin_lock(pc, state, *helper, reg)) return;
+            break;
+        case ArgumentKind::ConstString:
+            const_string = check_const_string(pc, state, *helper, reg);
+            if (!const_string) return;
             break;
         case ArgumentKind::Timer:
             timer_map = check_timer_argument(pc, state, *helper, reg);
@@ -413,6 +418,7 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         }
     }
 
+    if (const_string && !check_format_string(pc, state, *helper, *const_string)) return;
     if (callback) {
         std::optional<CallbackCall> call = callback_call(pc, state, *helper, timer_map);
         if (!call || !execute_callback(pc, state, *callback, *call)) return;

@@ -219,5 +219,81 @@ TEST(Timer, ArmedTimerWithItsOwnMapIsAccepted) {
     EXPECT_TRUE(kprobe.rejected_with("helper-not-allowed")) << kprobe.codes();
 }
 
+// .rodata holding "rm\0%u:%u\0%u:%u:%u\0" then 2 bytes without a NUL.
+ir::MapDefinition rodata_strings() {
+    ir::MapDefinition rodata = map_of(".rodata", 0);
+    rodata.is_global_data = true;
+    rodata.read_only = true;
+    const std::string text("rm\0%u:%u\0%u:%u:%u\0ab", 20);
+    rodata.initial_value.assign(text.begin(), text.end());
+    rodata.value_size = uint32_t(rodata.initial_value.size());
+    return rodata;
+}
+
+// bpf_strncmp(fp-16, 16, .rodata + offset) after zeroing fp-16.
+std::string compare_name(std::string_view map, int offset) {
+    return fmt::format(R"(
+        r1 = 0
+        *(u64 *)(r10 - 8) = r1
+        *(u64 *)(r10 - 16) = r1
+        r1 = r10
+        r1 += -16
+        r2 = 16
+        r3 = map_value[{}] + {} ll
+        call bpf_strncmp
+        exit
+)",
+                       map, offset);
+}
+
+TEST(ConstString, StrncmpReadsANulTerminatedStringOfFrozenRodata) {
+    auto ok = check(compare_name(".rodata", 0), Socket, {rodata_strings()});
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+    auto unterminated = check(compare_name(".rodata", 19), Socket, {rodata_strings()});
+    EXPECT_TRUE(unterminated.rejected_with("helper-argument")) << unterminated.codes();
+    EXPECT_NE(unterminated.codes().find("not zero-terminated"), std::string::npos) << unterminated.codes();
+    ir::MapDefinition data = rodata_strings();
+    data.name = ".data";
+    data.read_only = false;
+    auto writable = check(compare_name(".data", 0), Socket, {data});
+    EXPECT_TRUE(writable.rejected_with("helper-argument")) << writable.codes();
+    EXPECT_NE(writable.codes().find("does not point to a readonly map"), std::string::npos) << writable.codes();
+    auto stack = check("r1 = r10\nr1 += -8\nr2 = 0\n*(u64 *)(r10 - 8) = r2\nr2 = 8\nr3 = r1\ncall bpf_strncmp\nexit",
+                       Socket);
+    EXPECT_TRUE(stack.rejected_with("helper-argument")) << stack.codes();
+}
+
+// bpf_snprintf(fp-32, 16, .rodata + format, fp-48, data_len) with two u64 arguments at fp-48.
+std::string format_two(int format, int data_len) {
+    return fmt::format(R"(
+        r1 = 7
+        *(u64 *)(r10 - 48) = r1
+        *(u64 *)(r10 - 40) = r1
+        r1 = r10
+        r1 += -32
+        r2 = 16
+        r3 = map_value[.rodata] + {} ll
+        r4 = r10
+        r4 += -48
+        r5 = {}
+        call bpf_snprintf
+        r0 = 0
+        exit
+)",
+                       format, data_len);
+}
+
+TEST(ConstString, SnprintfFormatMustMatchItsArguments) {
+    auto ok = check(format_two(3, 16), Socket, {rodata_strings()}, {}, "GPL");
+    EXPECT_TRUE(ok.result.accepted) << ok.codes();
+    auto one_argument = check(format_two(3, 8), Socket, {rodata_strings()}, {}, "GPL");
+    EXPECT_TRUE(one_argument.rejected_with("helper-argument")) << one_argument.codes();
+    auto missing = check(format_two(9, 16), Socket, {rodata_strings()}, {}, "GPL");
+    EXPECT_TRUE(missing.rejected_with("helper-argument")) << missing.codes();
+    EXPECT_NE(missing.codes().find("Invalid format string"), std::string::npos) << missing.codes();
+    auto odd = check(format_two(3, 12), Socket, {rodata_strings()}, {}, "GPL");
+    EXPECT_TRUE(odd.rejected_with("helper-argument")) << odd.codes();
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test
