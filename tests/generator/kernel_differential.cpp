@@ -74,8 +74,9 @@ std::string classify(bool we_accept, bool kernel_accepts, std::string_view kerne
     OracleOptions options;
     options.inputs = 32;
     if (run_oracle(program, options).breach != Breach::None) return "our soundness bug";
-    if (mentions_any(kernel_line, {"too large", "too complex", "complexity", "infinite loop", "states",
-                                   "jump out of range", "combined stack size", "loop is not bounded"}))
+    // The kernel's search giving up (its stack limit is a rule, not a limit of its search).
+    if (mentions_any(kernel_line, {"BPF program is too large", "too complex", "complexity", "infinite loop",
+                                   "loop is not bounded"}))
         return "kernel imprecision";
     if (mentions_any(kernel_line, {"CAP_", "unpriv", "privileged", "requires root"})) return "privilege difference";
     return "kernel rule we lack";
