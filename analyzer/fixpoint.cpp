@@ -48,7 +48,8 @@ bool same_shape(const AbstractState& a, const AbstractState& b) {
     }
     // Paths holding different references stay apart: joined, a reference
     // released on one of them would look held on both.
-    return a.same_packet_ranges(b) && a.references() == b.references() && a.lock() == b.lock();
+    return a.same_packet_ranges(b) && a.references() == b.references() && a.lock() == b.lock() &&
+           a.derived() == b.derived();
 }
 
 // How many registers of the innermost frame agree in shape.

@@ -134,6 +134,7 @@ bool covers(const AbstractState& old, const Marks& precise, const Marks& read, c
     if (current.meta_range() < old.meta_range()) return false;
     if (old.references() != current.references()) return false;
     if (old.lock() != current.lock()) return false;
+    if (old.derived() != current.derived()) return false;
     for (const PacketBase& base : old.packet_bases()) {
         const PacketBase* mine = current.packet_base(base.id);
         if (mine == nullptr || mine->range < base.range || !mine->offset.leq(base.offset)) return false;
@@ -144,6 +145,7 @@ bool covers(const AbstractState& old, const Marks& precise, const Marks& read, c
     // References are tracked by id: those must be the same ids, not renamed.
     for (const Reference& reference : old.references()) ids.pin(reference.id);
     if (old.lock() && old.lock()->id != 0) ids.pin(old.lock()->id);
+    for (const auto& [parent, child] : old.derived()) ids.pin(child);
     for (size_t f = 0; f < old.frame_count(); ++f)
         if (!covers_frame(old.frame(f), precise.frames[f], read.frames[f].slots, current.frame(f), rules, ids))
             return false;

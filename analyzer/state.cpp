@@ -112,6 +112,19 @@ void AbstractState::acquire_reference(Reference reference) {
 
 void AbstractState::release_reference(uint32_t id) {
     std::erase_if(references_, [&](const Reference& r) { return r.id == id; });
+    for (const auto& [parent, child] : std::vector(derived_))
+        if (parent == id) update_copies(child, [](Value& v) { v = Value::unknown_scalar(); });
+    std::erase_if(derived_, [&](const auto& pair) { return pair.first == id; });
+}
+
+void AbstractState::derive(uint32_t parent, uint32_t child) {
+    const std::pair pair{parent, child};
+    auto at = std::lower_bound(derived_.begin(), derived_.end(), pair);
+    if (at == derived_.end() || *at != pair) derived_.insert(at, pair);
+}
+
+bool AbstractState::is_derived(uint32_t id) const {
+    return std::any_of(derived_.begin(), derived_.end(), [&](const auto& pair) { return pair.second == id; });
 }
 
 void AbstractState::for_each_value(const std::function<void(Value&)>& visit) {
@@ -335,6 +348,9 @@ AbstractState AbstractState::combine(const AbstractState& other,
     std::set_union(a.references_.begin(), a.references_.end(), b.references_.begin(), b.references_.end(),
                    std::back_inserter(out.references_),
                    [](const Reference& x, const Reference& y) { return x.id < y.id; });
+    // A cast on either path ends with its parent on both (never more usable than on one).
+    std::set_union(a.derived_.begin(), a.derived_.end(), b.derived_.begin(), b.derived_.end(),
+                   std::back_inserter(out.derived_));
     // Paths that disagree on the lock leave it ambiguous: unlocking or
     // leaving then is refused (the exploration keeps such paths apart first).
     out.lock_ = a.lock_;
@@ -361,6 +377,7 @@ bool AbstractState::leq(const AbstractState& other) const {
     for (const auto& reference : references_)
         if (!other.holds_reference(reference.id)) return false;
     if (lock_ != other.lock_ && !(other.lock_ && other.lock_->ambiguous)) return false;
+    if (!std::includes(other.derived_.begin(), other.derived_.end(), derived_.begin(), derived_.end())) return false;
     for (const auto& base : other.packet_bases_) {
         const PacketBase* mine = packet_base(base.id);
         if (mine == nullptr || mine->range < base.range || !mine->offset.leq(base.offset)) return false;

@@ -119,7 +119,14 @@ public:
     [[nodiscard]] const std::vector<Reference>& references() const { return references_; }
     [[nodiscard]] bool holds_reference(uint32_t id) const;
     void acquire_reference(Reference reference);
+    // Releasing a reference also ends the pointers derived from it.
     void release_reference(uint32_t id);
+    // `child` (the id of bpf_sk_fullsock's result) was cast from the
+    // referenced `parent`: it becomes unusable when `parent` is released
+    // (the kernel gives ptr cast results the parent's ref_obj_id).
+    void derive(uint32_t parent, uint32_t child);
+    [[nodiscard]] bool is_derived(uint32_t id) const;
+    [[nodiscard]] const std::vector<std::pair<uint32_t, uint32_t>>& derived() const { return derived_; }
 
     [[nodiscard]] const std::optional<HeldLock>& lock() const { return lock_; }
     void set_lock(std::optional<HeldLock> lock) { lock_ = lock; }
@@ -146,6 +153,7 @@ private:
     std::vector<Frame> frames_;
     std::vector<PacketBase> packet_bases_;  // sorted by id; always holds id 0
     std::vector<Reference> references_;     // sorted by id
+    std::vector<std::pair<uint32_t, uint32_t>> derived_;  // (parent reference, child id), sorted
     int64_t meta_range_ = 0;
     std::optional<HeldLock> lock_;
 };

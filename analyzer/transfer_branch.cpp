@@ -217,7 +217,8 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         // resets it too, so that states prune); a reference keeps it for its release.
         // So does a map value holding a bpf_spin_lock: the id names its lock.
         const bool keep_id =
-            pointer.id != 0 && (not_equal.holds_reference(pointer.id) || may_point_to_spin_lock(pointer));
+            pointer.id != 0 && (not_equal.holds_reference(pointer.id) || not_equal.is_derived(pointer.id) ||
+                                may_point_to_spin_lock(pointer));
         not_equal.update_copies(pointer.id, [&](Value& v) {
             v.maybe_null = false;
             if (!keep_id) v.id = 0;

@@ -15,6 +15,7 @@ constexpr uint64_t max_memory_size = uint64_t(1) << 29;
 constexpr int32_t map_lookup_helper = 1;
 constexpr int32_t tail_call_helper = 12;
 constexpr int32_t spin_unlock_helper = 94;
+constexpr int32_t sk_fullsock_helper = 95;
 
 std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
 
@@ -522,10 +523,15 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
         result = Value::make_pointer(PointerKind::Socket, region, Scalar::constant(0), true, *id);
         break;
     }
-    case ReturnKind::SocketOrNullUnreferenced:
-        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true,
-                                     fresh_id(state, pc, IdTag::Socket));
+    case ReturnKind::SocketOrNullUnreferenced: {
+        const uint32_t id = fresh_id(state, pc, IdTag::Socket);
+        result = Value::make_pointer(PointerKind::Socket, 0, Scalar::constant(0), true, id);
+        // bpf_sk_fullsock casts its argument: released with it.
+        const Value& parent = state.reg(1);
+        if (helper->id == sk_fullsock_helper && parent.id != 0 && state.holds_reference(parent.id))
+            state.derive(parent.id, id);
         break;
+    }
     case ReturnKind::TcpSockOrNull:
     case ReturnKind::KernelObject:
     case ReturnKind::MemoryOrNull: return;  // refused by check_helper_gates

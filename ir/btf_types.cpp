@@ -227,12 +227,15 @@ std::optional<SpecialField::Kind> special_kind(std::string_view struct_name) {
 constexpr int MaxNesting = 8;             // the kernel's MAX_RESOLVE_DEPTH bounds its search too
 constexpr uint32_t MaxArrayElements = 64;  // arrays of special fields beyond this are not expanded
 constexpr size_t MaxSpecialFields = 256;
+// Types visited per value: nested arrays of structs multiply, and a crafted
+// BTF must not make the search run for ever.
+constexpr size_t MaxVisits = 4096;
 
 }  // namespace
 
-void BtfTypes::collect_special_fields(uint32_t type_id, uint32_t offset, int depth,
+void BtfTypes::collect_special_fields(uint32_t type_id, uint32_t offset, int depth, size_t& visits,
                                       std::vector<SpecialField>& out) const {
-    if (depth > MaxNesting || out.size() >= MaxSpecialFields) return;
+    if (depth > MaxNesting || out.size() >= MaxSpecialFields || ++visits > MaxVisits) return;
     const auto* type = parser_.findType(skip_modifiers(type_id));
     if (!type) return;
     const unsigned kind = type->getKind();
@@ -242,7 +245,7 @@ void BtfTypes::collect_special_fields(uint32_t type_id, uint32_t offset, int dep
         if (!element_size || *element_size == 0) return;
         const uint32_t count = std::min(array->Nelems, MaxArrayElements);
         for (uint32_t i = 0; i < count; ++i)
-            collect_special_fields(array->ElemType, offset + uint32_t(i * *element_size), depth + 1, out);
+            collect_special_fields(array->ElemType, offset + uint32_t(i * *element_size), depth + 1, visits, out);
         return;
     }
     if (kind != llvm::BTF::BTF_KIND_STRUCT && kind != llvm::BTF::BTF_KIND_UNION) return;
@@ -255,13 +258,14 @@ void BtfTypes::collect_special_fields(uint32_t type_id, uint32_t offset, int dep
     for (uint32_t i = 0; i < type->getVlen(); ++i) {
         const uint32_t bits = bitfield_offsets ? members[i].Offset & 0xffffff : members[i].Offset;
         if (bits % 8 != 0) continue;  // a bit field is never a struct
-        collect_special_fields(members[i].Type, offset + bits / 8, depth + 1, out);
+        collect_special_fields(members[i].Type, offset + bits / 8, depth + 1, visits, out);
     }
 }
 
 std::vector<SpecialField> BtfTypes::special_fields(uint32_t type_id) const {
     std::vector<SpecialField> out;
-    if (type_id != 0) collect_special_fields(type_id, 0, 0, out);
+    size_t visits = 0;
+    if (type_id != 0) collect_special_fields(type_id, 0, 0, visits, out);
     std::ranges::sort(out, {}, &SpecialField::offset);
     return out;
 }

@@ -48,7 +48,8 @@ public:
 
 private:
     [[nodiscard]] std::expected<BtfMapFields, std::string> parse_map_struct(uint32_t struct_id, int depth) const;
-    void collect_special_fields(uint32_t type_id, uint32_t offset, int depth, std::vector<SpecialField>& out) const;
+    void collect_special_fields(uint32_t type_id, uint32_t offset, int depth, size_t& visits,
+                                std::vector<SpecialField>& out) const;
     [[nodiscard]] uint32_t skip_modifiers(uint32_t type_id) const;
     const llvm::BTFParser& parser_;
 };

@@ -295,5 +295,55 @@ TEST(ConstString, SnprintfFormatMustMatchItsArguments) {
     EXPECT_TRUE(odd.rejected_with("helper-argument")) << odd.codes();
 }
 
+// sk = bpf_sk_lookup_tcp(...); full = bpf_sk_fullsock(sk); then `rest` with
+// r7 = sk (referenced) and r8 = full (maybe null).
+std::string fullsock_of_lookup(std::string_view rest) {
+    return fmt::format(R"(
+        r6 = r1
+        r1 = 0
+        *(u64 *)(r10 - 16) = r1
+        *(u64 *)(r10 - 8) = r1
+        r1 = r6
+        r2 = r10
+        r2 += -16
+        r3 = 12
+        r4 = -1
+        r5 = 0
+        call bpf_sk_lookup_tcp
+        if r0 == 0 goto out
+        r7 = r0
+        r1 = r0
+        call bpf_sk_fullsock
+        r8 = r0
+{}
+    out:
+        r0 = 0
+        exit
+)",
+                       rest);
+}
+
+TEST(SocketCasts, FullsockResultEndsWithTheReleasedSocket) {
+    auto read_then_release = check(fullsock_of_lookup(R"(
+        r9 = 0
+        if r8 == 0 goto release
+        r9 = *(u32 *)(r8 + 4)
+    release:
+        r1 = r7
+        call bpf_sk_release
+        r0 = r9
+        exit)"),
+                                   Tc);
+    EXPECT_TRUE(read_then_release.result.accepted) << read_then_release.codes();
+    auto release_then_read = check(fullsock_of_lookup(R"(
+        r1 = r7
+        call bpf_sk_release
+        if r8 == 0 goto out
+        r0 = *(u32 *)(r8 + 4)
+        exit)"),
+                                   Tc);
+    EXPECT_TRUE(release_then_read.rejected_with("memory-access")) << release_then_read.codes();
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test
