@@ -91,6 +91,7 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
       context_(context_descriptor(type, program.attach_target)), live_in_(compute_liveness(program, cfg)),
       live_before_(live_before_instructions(program, cfg, live_in_)), prune_points_(prune_points_of(program)), access_kinds_(program.instructions.size(), 0), splits_(program.instructions.size(), 0),
       thresholds_(comparison_thresholds(program)) {
+    function_depths_.assign(program.functions.size(), 0);
     for (const auto& function : cfg.functions)
         for (const auto& element : function.wto) collect_loop_heads(function, element, loop_heads_);
     for (const auto& [pc, head] : loop_heads_)
@@ -352,6 +353,7 @@ AnalysisResult Engine::run() {
         entry.reg(10) = Value::make_pointer(PointerKind::Stack, 0, Scalar::constant(0));
         (void)analyze_function(0, entry);
         analyze_global_functions();
+        if (errors_.empty()) check_call_chain_depth();
     }
     result.errors = std::move(errors_);
     std::sort(result.errors.begin(), result.errors.end(),

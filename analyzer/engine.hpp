@@ -218,6 +218,9 @@ public:
     std::optional<Value> access_memory(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
                                        Access access, const Value* stored, bool variable_size = false);
     bool check_stack_depth(uint32_t pc, AbstractState& state);
+    // After the exploration, the kernel's check_max_stack_depth: along every
+    // chain of calls in the code, each function's whole depth (function_depths_).
+    void check_call_chain_depth();
     // transfer_call.cpp: unprivileged helpers may not read spilled pointers from the stack.
     bool check_helper_gates(uint32_t pc, AbstractState& state, const HelperPrototype& helper);
     bool check_helper_memory(uint32_t pc, AbstractState& state, int reg, int64_t bytes, Access access,
@@ -254,6 +257,9 @@ public:
                                            Access access, bool variable_size);
     std::vector<Diagnostic> errors_;
     std::set<std::pair<uint32_t, ErrorCode>> reported_;
+    // Per function: the most stack bytes any of its frames touched on any path
+    // (the kernel's subprog stack_depth).
+    std::vector<int32_t> function_depths_;
     uint64_t steps_ = 0;
     uint64_t steps_at_first_error_ = 0;
     bool aborted_ = false;

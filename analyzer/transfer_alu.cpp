@@ -135,7 +135,13 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
 
     if (insn.alu_op() == AluOp::Neg || insn.alu_op() == AluOp::End) {
         if (!target.is_scalar()) {
-            report(state, ErrorCode::PointerArithmetic, pc, "this operation is not allowed on a pointer", {dst});
+            // The kernel refuses it only where pointers may not leak; for root
+            // the register becomes an unknown number (check_alu_op: DST_OP).
+            if (options_.unprivileged) {
+                report(state, ErrorCode::PointerArithmetic, pc, "this operation is not allowed on a pointer", {dst});
+                return;
+            }
+            target = Value::scalar(Scalar::top());
             return;
         }
         if (insn.alu_op() == AluOp::Neg) {
@@ -154,6 +160,14 @@ void Engine::execute_alu(uint32_t pc, const ir::Instruction& insn, AbstractState
         return;
     }
     if (target.is_scalar() && src.is_scalar()) {
+        if (shift && src.number.umax() >= uint64_t(bits)) {
+            // An amount that may reach the width: the kernel gives up on the
+            // result (is_safe_to_compute_dst_reg_range: an unknown 64-bit
+            // number, 32-bit shifts included) though the hardware masks the
+            // amount; we do the same, so what it refuses after, we refuse.
+            target = Value::scalar(Scalar::top());
+            return;
+        }
         const Value before = target;
         target = Value::scalar(domains::apply(*op, target.number, src.number, width));
         if (*op == BinaryOp::Add || *op == BinaryOp::Sub) {

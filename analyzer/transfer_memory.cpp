@@ -3,6 +3,7 @@
 #include "analyzer/engine.hpp"
 
 #include <fmt/format.h>
+#include <functional>
 
 namespace bpfvet::analyzer::detail {
 
@@ -29,16 +30,55 @@ bool overlaps(const Spill& spill, int64_t lo, int64_t hi) {
 
 bool Engine::check_stack_depth(uint32_t pc, AbstractState& state) {
     int64_t total = 0;
-    for (size_t f = 0; f < state.frame_count(); ++f) {
-        int64_t depth = std::max<int64_t>(state.frame(f).depth, 1);
-        total += (depth + 31) / 32 * 32;
-    }
+    // Each frame counts rounded up to 16 bytes, as the kernel counts it when
+    // the program is JIT-compiled (always, where the JIT is enabled: the
+    // interpreter's 32-byte rounding applies only without it), so a frame
+    // that uses no stack counts nothing: 488 bytes and a callee's 8 make
+    // 496 + 16 = 512, accepted.
+    for (size_t f = 0; f < state.frame_count(); ++f) total += (state.frame(f).depth + 15) / 16 * 16;
     if (total <= StackBytes) return true;
     report(state, ErrorCode::StackDepth, pc,
            fmt::format("the combined stack of {} nested calls is {} bytes, more than the 512 allowed",
                        state.frame_count(), total),
            {});
     return false;
+}
+
+void Engine::check_call_chain_depth() {
+    constexpr int MaxCallDepth = 8;  // MAX_CALL_FRAMES
+    auto function_at = [&](int64_t slot) -> std::optional<uint32_t> {
+        for (uint32_t f = 0; f < program_.functions.size(); ++f)
+            if (program_.functions[f].start == slot) return f;
+        return std::nullopt;
+    };
+    // Example: main touches 512 bytes after calling f, which touches 8: the
+    // chain is 512 + 16 = 528 bytes, refused, though at the call main had
+    // used only 40 ("combined stack size of 2 calls is 528. Too large").
+    std::function<bool(uint32_t, int64_t, size_t, uint32_t)> walk = [&](uint32_t f, int64_t above, size_t frames,
+                                                                         uint32_t callsite) {
+        const int64_t total = above + (int64_t(function_depths_[f]) + 15) / 16 * 16;
+        if (total > StackBytes) {
+            AbstractState none = AbstractState::bottom();
+            report(none, ErrorCode::StackDepth, callsite,
+                   fmt::format("the combined stack of {} nested calls is {} bytes, more than the 512 allowed (each "
+                               "function counts the most stack it uses anywhere, rounded up to 16 bytes)",
+                               frames, total),
+                   {});
+            return false;
+        }
+        const ir::Function& function = program_.functions[f];
+        for (uint32_t pc = function.start; pc < function.end && pc < program_.instructions.size(); ++pc) {
+            const ir::Instruction& insn = program_.instructions[pc];
+            const bool callback = insn.is_lddw() && insn.src == uint8_t(ir::LddwKind::Function);
+            if (!insn.is_local_call() && !callback) continue;
+            auto callee = function_at(int64_t(pc) + insn.imm + 1);
+            // Recursion and chains past the frame limit are refused by their own rules.
+            if (!callee || *callee == f || frames >= size_t(MaxCallDepth)) continue;
+            if (!walk(*callee, total, frames + 1, pc)) return false;
+        }
+        return true;
+    };
+    if (!program_.functions.empty()) (void)walk(0, 0, 1, 0);
 }
 
 std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
@@ -101,6 +141,8 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
         }
         Frame& frame = state.frame(pointer.region);
         frame.depth = std::max<int32_t>(frame.depth, int32_t(-lo));
+        if (frame.function < function_depths_.size())
+            function_depths_[frame.function] = std::max(function_depths_[frame.function], frame.depth);
         if (!check_stack_depth(pc, state)) return std::nullopt;
         auto byte = [](int64_t o) { return size_t(o + StackBytes); };
         stack_accesses_.push_back(StackAccess{pointer.region, lo, hi, access == Access::Write, !constant});
@@ -653,10 +695,15 @@ void Engine::execute_atomic(uint32_t pc, const ir::Instruction& insn, AbstractSt
     }
     if (!check_same_pointer_kind(pc, state, insn.dst)) return;
     if (!check_alignment(pc, state, insn.dst, insn.offset, width, true)) return;
-    if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Read, nullptr)) return;
+    // The fetched old value is what a load of the same bytes gives (the
+    // kernel's check_atomic_rmw loads into the register): a number spilled to
+    // the stack comes back as that number.
+    auto loaded = access_memory(pc, state, insn.dst, insn.offset, width, Access::Read, nullptr);
+    if (!loaded) return;
     Value unknown = Value::unknown_scalar();
     if (!access_memory(pc, state, insn.dst, insn.offset, width, Access::Write, &unknown)) return;
-    Scalar old = width == 4 ? Scalar::unsigned_range(0, 0xffffffff) : Scalar::top();
+    Scalar old = loaded->is_scalar() ? loaded->number
+                                     : width == 4 ? Scalar::unsigned_range(0, 0xffffffff) : Scalar::top();
     if (compare_exchange)
         state.reg(0) = Value::scalar(old);
     else if ((insn.imm & ir::atomic::Fetch) != 0)

@@ -298,6 +298,9 @@ std::expected<uint64_t, Fault> execute(State& state, const LoadedProgram* progra
         if (++state.executed > budget)
             return std::unexpected(make_fault(FaultKind::BudgetExhausted, *program, pc,
                                               fmt::format("more than {} instructions", budget)));
+        if constexpr (Checked)
+            if (state.options.executed && program == state.frames[0].program && pc < state.options.executed->size())
+                (*state.options.executed)[pc] = 1;
         const Instruction& insn = code[pc];
         // Fast path: the common opcodes dispatched on the whole opcode byte
         // (one jump table); everything else takes the general path below.

@@ -13,12 +13,17 @@
 #include <array>
 #include <cstdint>
 #include <expected>
+#include <vector>
 
 namespace bpfvet::runtime {
 
 struct InterpreterOptions {
     bool checked = true;
     uint64_t instruction_budget = 100'000'000;  // instructions per run, tail calls and callbacks included
+    // Checked mode: (*executed)[pc] = 1 for each slot of the entry program that
+    // runs (sized to its instructions by the caller), so a test can compare the
+    // instructions a run reached with those the analyzer reached.
+    std::vector<uint8_t>* executed = nullptr;
 };
 
 struct ExecutionResult {

@@ -149,7 +149,7 @@ std::expected<ExecutionResult, Fault> Runner::run_prepared(const RunOptions& opt
     }
     context_.maps = object_.maps();
     rearm();
-    InterpreterOptions interpreter{options.checked, options.instruction_budget};
+    InterpreterOptions interpreter{options.checked, options.instruction_budget, options.executed};
     auto result = engine_ ? engine_->execute(program_, context_, arguments_, interpreter)
                           : interpret(program_, context_, {arguments_[0], arguments_[1], 0, 0, 0}, interpreter);
     settle();

@@ -99,6 +99,7 @@ struct RunOptions {
     Engine engine = Engine::Interpreter;
     bool checked = true;
     uint64_t instruction_budget = 100'000'000;
+    std::vector<uint8_t>* executed = nullptr;  // InterpreterOptions::executed
     bool restore_input = true;  // rebuild context and packet before the run
 };
 

@@ -629,5 +629,89 @@ TEST(GlobalFunctions, SharedBpf2bpfSampleIsRejectedAsTheKernelRejectsIt) {
     EXPECT_EQ(result.errors.front().pc, 49u);
 }
 
+// The combined stack of a call chain counts each frame rounded up to 16
+// bytes, as the kernel does for JIT-compiled programs (found by the program
+// generator: we rounded to 32, the interpreter's granularity, and refused
+// what Linux 6.18 loads). Kernel: the first two accepted, the third refused
+// with "combined stack size of 2 calls is 528. Too large".
+TEST(KernelRules, CombinedStackCountsFramesInSixteenByteUnits) {
+    auto chain = [](std::string_view caller_store) {
+        return fmt::format("{}\ncall f\nr0 = 0\nexit\nf:\n*(u64 *)(r10 - 8) = 1\nr0 = 0\nexit", caller_store);
+    };
+    auto fits = check(chain("*(u16 *)(r10 - 488) = 1"), Xdp);  // 496 + 16
+    EXPECT_TRUE(fits.result.accepted) << fits.codes();
+    auto empty_caller = check("call f\nr0 = 0\nexit\nf:\n*(u64 *)(r10 - 512) = 1\nr0 = 0\nexit", Xdp);  // 0 + 512
+    EXPECT_TRUE(empty_caller.result.accepted) << empty_caller.codes();
+    auto over = check(chain("*(u8 *)(r10 - 497) = 1"), Xdp);  // 512 + 16
+    EXPECT_TRUE(over.rejected_with("stack-depth")) << over.codes();
+    EXPECT_NE(over.codes().find("528 bytes"), std::string::npos) << over.codes();
+}
+
+// Each function counts the most stack it uses anywhere, even after the call:
+// the kernel checks the call chains of the code once verification is done
+// (found by the kernel differential; Linux 6.18: "combined stack size of 2
+// calls is 528. Too large"). Its twin touches 496 bytes after the call: 512.
+TEST(KernelRules, CombinedStackCountsWhatAFunctionUsesAfterItsCalls) {
+    auto program = [](int caller_offset) {
+        return fmt::format("r1 = r10\nr1 += -40\n*(u64 *)(r10 - 40) = 0\ncall f\nr0 = *(u64 *)(r10 - {})\nexit\n"
+                           "f:\nr3 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 8) = r3\nr0 = 0\nexit", caller_offset);
+    };
+    auto over = check(program(512), Xdp);
+    EXPECT_TRUE(over.rejected_with("stack-depth")) << over.codes();
+    EXPECT_NE(over.codes().find("528 bytes"), std::string::npos) << over.codes();
+    auto fits = check(program(496), Xdp);
+    EXPECT_TRUE(fits.result.accepted) << fits.codes();
+}
+
+// Negating or byte-swapping a pointer makes it an unknown number for root,
+// as the kernel's check_alu_op does (found by the program generator); only an
+// unprivileged loader is refused ("R1 pointer arithmetic prohibited"). The
+// number is no pointer: dereferencing it is refused ("R1 invalid mem access
+// 'scalar'"). Kernel verdicts of Linux 6.18, as root: accept, reject.
+TEST(KernelRules, NegatingOrSwappingAPointerGivesRootANumber) {
+    EXPECT_TRUE(check("r1 = -r1\nr0 = 0\nexit", Xdp).result.accepted);
+    auto swapped = check("r2 = r10\nr2 = be16 r2\nr0 = r2\nexit", Xdp);
+    EXPECT_TRUE(swapped.result.accepted) << swapped.codes();
+    auto dereferenced = check("r1 = bswap64 r1\nr0 = *(u8 *)(r1 + 0)\nexit", Xdp);
+    EXPECT_FALSE(dereferenced.result.accepted);
+    AnalysisOptions unprivileged;
+    unprivileged.unprivileged = true;
+    EXPECT_TRUE(check("r1 = -r1\nr0 = 0\nexit", Socket, {}, unprivileged).rejected_with("pointer-arithmetic"));
+}
+
+// A shift by a register that may hold the width or more leaves an unknown
+// number, as the kernel leaves it (found by the kernel differential: -1 s>>
+// r0 is -1 for every r0, so we proved the branch below never falls through,
+// where Linux 6.18 refuses the fall-through's read of r2, "R2 !read_ok").
+// A shift amount known to be below the width keeps the exact result.
+TEST(KernelRules, ShiftByARegisterThatMayReachTheWidthIsAnUnknownNumber) {
+    auto program = [](std::string_view amount) {
+        return fmt::format("r0 = {}\nr5 = -1\nr5 s>>= r0\nif r5 > 0x7fffffff goto out\n"
+                           "r0 = r2\nout:\nr0 = 0\nexit", amount);
+    };
+    auto wide = check(program("-312228095"), Xdp);
+    EXPECT_TRUE(wide.rejected_with("uninitialized-register")) << wide.codes();
+    auto masked = check(program("63"), Xdp);
+    EXPECT_TRUE(masked.result.accepted) << masked.codes();
+}
+
+// An atomic fetch from the stack gives the old value as a load would: a
+// spilled number comes back as that number, so a branch on it is decided
+// (found by the kernel differential: Linux 6.18 loads the first two, where the
+// read of r4 is dead, and refuses the third, "R4 !read_ok").
+TEST(KernelRules, AtomicFetchOfASpilledNumberIsThatNumber) {
+    auto program = [](std::string_view spilled) {
+        return fmt::format("*(u64 *)(r10 - 160) = {}\nr9 = 0\nr9 = atomic_fetch_xor((u64 *)(r10 - 160), r9)\n"
+                           "if w9 >= 1737645624 goto out\nr0 = r4\nout:\nr0 = 0\nexit", spilled);
+    };
+    auto decided = check(program("-2147483648"), Xdp);
+    EXPECT_TRUE(decided.result.accepted) << decided.codes();
+    auto narrow = check("*(u64 *)(r10 - 8) = 5\nr3 = 1\nw3 = xchg32_32(r10 - 8, w3)\nif r3 == 5 goto out\n"
+                        "r0 = r4\nout:\nr0 = 0\nexit", Xdp);
+    EXPECT_TRUE(narrow.result.accepted) << narrow.codes();
+    auto falls_through = check(program("7"), Xdp);
+    EXPECT_TRUE(falls_through.rejected_with("uninitialized-register")) << falls_through.codes();
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test

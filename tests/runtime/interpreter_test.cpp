@@ -35,6 +35,27 @@ TEST(Interpreter, StackOverrunIsALocatedFault) {
     EXPECT_EQ(fault.region, "8 bytes past the end of the stack") << fault.to_string();
 }
 
+// The soundness oracle compares the slots a run executes with those the
+// analyzer reached: the interpreter marks exactly the slots it ran, in local
+// calls too (a skipped branch and an LDDW's second slot stay unmarked).
+TEST(Interpreter, MarksTheSlotsItExecutes) {
+    auto f = load("r1 = 0x100000000 ll\n"  // slots 0, 1
+                  "if r1 != 0 goto +1\n"   // 2
+                  "r0 = 7\n"               // 3: skipped
+                  "call f\n"               // 4
+                  "exit\n"                 // 5
+                  "f:\n"
+                  "r0 = 1\n"               // 6: the callee
+                  "exit");                 // 7
+    std::vector<uint8_t> executed(8, 0);
+    RunOptions options;
+    options.executed = &executed;
+    ASSERT_TRUE(f.runner->set_input({}));
+    auto outcome = f.runner->run(options);
+    ASSERT_TRUE(outcome.result) << outcome.result.error().to_string();
+    EXPECT_EQ(executed, (std::vector<uint8_t>{1, 0, 1, 0, 1, 1, 1, 1}));
+}
+
 // The analyzer knows every helper of Linux 6.18; the runtime implements only
 // some: loading a program that calls another one is a clear error naming it.
 TEST(Interpreter, UnimplementedHelperIsAClearLoadError) {
