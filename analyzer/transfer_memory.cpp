@@ -231,6 +231,15 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
                 report(state, ErrorCode::PointerLeak, pc, "storing part of a pointer on the stack is not allowed",
                        {reg});
                 return std::nullopt;
+            } else if (stored->is_pointer() && constant) {
+                // The kernel spills a pointer only whole, even for root
+                // (check_stack_write_fixed_off: "invalid size of register spill").
+                report(state, ErrorCode::MemoryAccess, pc,
+                       fmt::format("a pointer is spilled to the stack only whole: this {}-byte store of one is "
+                                   "refused by the kernel",
+                                   size),
+                       {reg});
+                return std::nullopt;
             }
         }
         return Value::uninitialized();

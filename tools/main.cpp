@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
         std::string known;
         bool found = false;
         for (const CLI::App* command : app.get_subcommands({})) {
-            if (command->get_name() == "corpus-worker") continue;  // internal
             found = found || command->get_name() == name;
+            if (command->get_name() == "corpus-worker") continue;  // internal: not listed
             known += (known.empty() ? "" : ", ") + command->get_name();
         }
         if (!found) {

@@ -334,6 +334,16 @@ TEST(KernelRules, EqualToANonNullPointerIsNotNull) {
     EXPECT_TRUE(half.rejected_with("null-dereference")) << half.codes();
 }
 
+TEST(KernelRules, APointerIsSpilledOnlyWhole) {
+    // Found by the kernel differential (generated seed 6109): a 4-byte store of
+    // the stack pointer at a fixed offset; Linux 6.18, as root: "invalid size
+    // of register spill". The whole 8-byte spill is accepted.
+    auto narrow = check("r2 = r10\n *(u32 *)(r10 - 8) = r2\n r0 = 0\n exit", Socket);
+    EXPECT_TRUE(narrow.rejected_with("memory-access")) << narrow.codes();
+    auto whole = check("r2 = r10\n *(u64 *)(r10 - 8) = r2\n r0 = 0\n exit", Socket);
+    EXPECT_TRUE(whole.result.accepted) << whole.codes();
+}
+
 TEST(KernelRules, ThirtyTwoBitPacketComparisonProvesNoRange) {
     constexpr std::string_view program = R"(
         r2 = *(u32 *)(r1 + 0)
