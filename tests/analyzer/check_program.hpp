@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,9 +41,11 @@ inline ir::MapDefinition map_of(std::string name, uint32_t value_size, ir::MapTy
 }
 
 // Assembles `text` as section "test" of `type` and analyses it (an empty
-// license: no license section).
+// license: no license section). `adjust` edits the assembled program first,
+// for BTF facts the assembler cannot express (func_info, global functions).
 inline Checked check(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps = {},
-                     AnalysisOptions options = {}, std::string license = {}) {
+                     AnalysisOptions options = {}, std::string license = {},
+                     const std::function<void(ir::Program&)>& adjust = {}) {
     ir::Object object;
     object.maps = std::move(maps);
     object.license = std::move(license);
@@ -57,6 +60,7 @@ inline Checked check(std::string_view text, ir::ProgramType type, std::vector<ir
     if (!program) return {};
     program->type = type;
     program->section = "test";
+    if (adjust) adjust(*program);
     return Checked{analyze_program(object, *program, options)};
 }
 

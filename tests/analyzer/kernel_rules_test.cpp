@@ -23,21 +23,7 @@ constexpr auto Tracepoint = ir::ProgramType::Tracepoint;
 // assembler cannot express: func_info, global functions and their prototypes).
 Checked check_adjusted(std::string_view text, ir::ProgramType type, std::vector<ir::MapDefinition> maps,
                        const std::function<void(ir::Program&)>& adjust) {
-    ir::Object object;
-    object.maps = std::move(maps);
-    ir::AssemblyOptions assembly;
-    assembly.map_resolver = [&](std::string_view name) -> std::optional<uint32_t> {
-        for (size_t i = 0; i < object.maps.size(); ++i)
-            if (object.maps[i].name == name) return uint32_t(i);
-        return std::nullopt;
-    };
-    auto program = ir::assemble_program(text, assembly);
-    EXPECT_TRUE(program.has_value()) << (program ? "" : program.error().to_string());
-    if (!program) return {};
-    program->type = type;
-    program->section = "test";
-    adjust(*program);
-    return Checked{analyze_program(object, *program, {})};
+    return check(text, type, std::move(maps), {}, {}, adjust);
 }
 
 // Loaded with BTF: every function has func_info.
@@ -590,31 +576,12 @@ TEST(GlobalFunctions, CallsAreCheckedAgainstThePrototypeAndReturnAnUnknownNumber
 
 TEST(GlobalFunctions, GlobalCalleeThatChangesPacketDataInvalidatesTheCallersPointers) {
     // The callee pulls packet data (bpf_skb_pull_data): the caller's packet pointers are gone.
-    constexpr std::string_view program = R"(
-    main:
-        r6 = r1
-        r7 = *(u32 *)(r6 + 76)
-        r8 = *(u32 *)(r6 + 80)
-        r1 = r7
-        r1 += 1
-        if r1 > r8 goto out
-        r1 = r6
-        call pull
-        r0 = *(u8 *)(r7 + 0)
-    out:
-        r0 = 0
-        exit
-    pull:
-        r2 = 0
-{}
-        r0 = 0
-        exit)";
-    const auto pull_global = global("pull", {pointer_to(192, "__sk_buff")});
-    auto pulls = check_adjusted(fmt::format(fmt::runtime(program), "        call bpf_skb_pull_data"), Tc, {},
-                                pull_global);
+    const auto sub_global = global("sub", {pointer_to(192, "__sk_buff")});
+    auto pulls = check_adjusted(fmt::format(fmt::runtime(read_after_call), "        r2 = 0\n        call bpf_skb_pull_data"),
+                                Tc, {}, sub_global);
     EXPECT_TRUE(pulls.rejected_with("memory-access")) << pulls.codes();
-    auto reads = check_adjusted(fmt::format(fmt::runtime(program), "        call bpf_get_prandom_u32"), Tc, {},
-                                pull_global);
+    auto reads = check_adjusted(fmt::format(fmt::runtime(read_after_call), "        call bpf_get_prandom_u32"), Tc, {},
+                                sub_global);
     EXPECT_TRUE(reads.result.accepted) << reads.codes();
 }
 
