@@ -27,6 +27,7 @@ uint64_t fingerprint_of(const AbstractState& state, uint32_t pc) {
             mix(uint64_t(v.number.smin()));
             mix(uint64_t(v.number.smax()));
             mix(v.number.tnum().mask());
+            mix(v.number.tnum().value());
         }
     };
     for (size_t f = 0; f < state.frame_count(); ++f) {
@@ -39,7 +40,12 @@ uint64_t fingerprint_of(const AbstractState& state, uint32_t pc) {
         }
     }
     for (const PacketBase& base : state.packet_bases()) mix(base.id ^ uint64_t(base.range) << 32);
-    return h;
+    // Finalize (splitmix64's mixer): the table picks buckets by the low bits,
+    // which the multiplications above leave poorly mixed, and a loop that only
+    // moves a counter would otherwise pile all its states into a few buckets.
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
 }
 
 bool calls_back(const ir::Instruction& insn) {
@@ -56,7 +62,10 @@ AbstractState Engine::analyze_function(uint32_t function, const AbstractState& e
 }
 
 Explorer::Explorer(Engine& engine, size_t base_frames)
-    : engine_(engine), base_frames_(base_frames), explored_(engine.program_.instructions.size()) {}
+    : engine_(engine),
+      base_frames_(base_frames),
+      explored_(engine.program_.instructions.size()),
+      in_progress_at_(engine.program_.instructions.size(), 0) {}
 
 AbstractState Explorer::run(uint32_t pc, const AbstractState& entry) {
     // The root stands for everything before this exploration; it is never compared with.
@@ -267,7 +276,7 @@ void Explorer::run_path(Path& path) {
         }
         if (insn.is_conditional_jump()) {
             record_links(path, step, insn);
-            const AbstractState before = path.state;
+            const AbstractState& before = path.state;  // unchanged until the path moves on below
             BranchStates out = engine_.branch(pc, before);
             path.segment.steps.push_back(step);
             const bool taken = !out.taken.is_bottom(), fallthrough = !out.fallthrough.is_bottom();
@@ -450,6 +459,7 @@ void Explorer::finish(Path& path) {
         auto& loops = in_progress_[c->fingerprint];
         std::erase(loops, c);
         if (loops.empty()) in_progress_.erase(c->fingerprint);
+        --in_progress_at_[c->pc];
         explored_[c->pc].push_back(c);
         c->listed = true;
         ++listed_;
@@ -463,8 +473,16 @@ bool Explorer::visit(Path& path) {
     const uint32_t pc = path.pc;
     auto& list = explored_[pc];
     const CoverRules rules{engine_.options_.record_facts, !engine_.options_.unprivileged};
-    AbstractState current_trimmed = trimmed(path.state, pc);
-    const uint64_t fingerprint = fingerprint_of(current_trimmed, pc);
+    // The state without its dead parts, and its fingerprint: needed only to
+    // look for a loop back to an unfinished checkpoint here, or to store a new
+    // one. Most visits end pruned before either.
+    std::optional<AbstractState> current_trimmed;
+    uint64_t fingerprint = 0;
+    auto trim = [&] {
+        if (current_trimmed) return;
+        current_trimmed = trimmed(path.state, pc);
+        fingerprint = fingerprint_of(*current_trimmed, pc);
+    };
     // Checkpoints still being explored are ancestors of this path: it went
     // round a loop back to one. The same state again can repeat forever.
     const bool may_goto = engine_.program_.instructions[pc].is_may_goto();
@@ -483,10 +501,11 @@ bool Explorer::visit(Path& path) {
             }
         }
     }
-    if (auto loops = in_progress_.find(fingerprint); loops != in_progress_.end()) {
+    if (in_progress_at_[pc] > 0) trim();
+    if (auto loops = current_trimmed ? in_progress_.find(fingerprint) : in_progress_.end(); loops != in_progress_.end()) {
         for (Checkpoint* c : loops->second) {
             // Another may_goto depth is another iteration of a bounded loop.
-            if (c->pc != pc || c->may_goto_depth != path.may_goto_depth || !current_trimmed.equals(c->state)) continue;
+            if (c->pc != pc || c->may_goto_depth != path.may_goto_depth || !current_trimmed->equals(c->state)) continue;
             engine_.report(path.state, ErrorCode::UnboundedLoop, pc,
                            fmt::format("the path comes back to instruction {} in exactly the state it had there "
                                        "before, so nothing bounds the number of times the loop runs",
@@ -516,8 +535,9 @@ bool Explorer::visit(Path& path) {
         return true;
     jumps_at_checkpoint_ = jumps_;
     instructions_at_checkpoint_ = instructions_;
+    trim();
     Checkpoint& c = checkpoints_.emplace_back();
-    c.state = std::move(current_trimmed);
+    c.state = std::move(*current_trimmed);
     c.fingerprint = fingerprint;
     c.may_goto_depth = path.may_goto_depth;
     c.pc = pc;
@@ -528,6 +548,7 @@ bool Explorer::visit(Path& path) {
     path.written = {};
     path.parent = &c;
     in_progress_[fingerprint].push_back(&c);
+    ++in_progress_at_[pc];
     ++in_progress_count_;
     ++engine_.exploration_.states;
     engine_.exploration_.peak_states = std::max(engine_.exploration_.peak_states, listed_ + in_progress_count_);

@@ -113,6 +113,7 @@ private:
     // Checkpoints still being explored (ancestors of the running path), by pc
     // and fingerprint: the path coming back to one in the same state loops forever.
     std::unordered_map<uint64_t, std::vector<Checkpoint*>> in_progress_;
+    std::vector<uint32_t> in_progress_at_;  // per pc: how many; most visits meet none and skip the fingerprint
     uint64_t listed_ = 0, in_progress_count_ = 0;
     // The kernel's heuristic: a new checkpoint only after 2 jumps and 8 instructions.
     uint64_t jumps_ = 0, instructions_ = 0, jumps_at_checkpoint_ = 0, instructions_at_checkpoint_ = 0;

@@ -13,24 +13,6 @@ bool is_store_release(const ir::Instruction& insn) { return insn.imm == ir::atom
 
 }  // namespace
 
-bool Marks::empty() const {
-    for (const auto& frame : frames)
-        if (frame.registers != 0 || frame.slots != 0) return false;
-    return true;
-}
-
-uint64_t Marks::slots_of(int64_t offset, int64_t size) {
-    // Example: bytes [-12, -4) touch slot 0 ([-8, 0)) and slot 1 ([-16, -8)).
-    if (size <= 0) return 0;
-    int64_t lo = std::max<int64_t>(offset, -512), hi = std::min<int64_t>(offset + size, 0);
-    if (lo >= hi) return 0;
-    const int first = int((-hi) / 8);           // slot of the highest byte
-    const int last = int((-lo - 1) / 8);        // slot of the lowest byte
-    uint64_t mask = 0;
-    for (int slot = first; slot <= last && slot < 64; ++slot) mask |= uint64_t(1) << slot;
-    return mask;
-}
-
 void Marks::add(const Marks& other) {
     for (size_t f = 0; f < frames.size(); ++f) {
         frames[f].registers |= other.frames[f].registers;

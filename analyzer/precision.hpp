@@ -38,12 +38,25 @@ struct FrameMarks {
 struct Marks {
     std::array<FrameMarks, MaxFrames> frames{};
 
-    [[nodiscard]] bool empty() const;
+    [[nodiscard]] bool empty() const {  // inline: asked after every instruction
+        uint64_t any = 0;
+        for (const auto& frame : frames) any |= frame.registers | frame.slots;
+        return any == 0;
+    }
     [[nodiscard]] bool has_register(size_t frame, int reg) const { return (frames[frame].registers >> reg) & 1; }
     void add_register(size_t frame, int reg) { frames[frame].registers |= uint16_t(1u << reg); }
     void remove_register(size_t frame, int reg) { frames[frame].registers &= uint16_t(~(1u << reg)); }
     // The slots that bytes [offset, offset + size) from the frame pointer touch.
-    [[nodiscard]] static uint64_t slots_of(int64_t offset, int64_t size);
+    // Example: bytes [-12, -4) touch slot 0 ([-8, 0)) and slot 1 ([-16, -8)).
+    // Inline: pruning asks it for every spill of every compared state.
+    [[nodiscard]] static uint64_t slots_of(int64_t offset, int64_t size) {
+        if (size <= 0) return 0;
+        const int64_t lo = offset > -512 ? offset : -512, hi = offset + size < 0 ? offset + size : 0;
+        if (lo >= hi) return 0;
+        const int64_t first = -hi / 8;        // slot of the highest byte
+        const int64_t last = (-lo - 1) / 8;   // slot of the lowest byte (at most 63)
+        return (~uint64_t(0) >> (63 - last)) & (~uint64_t(0) << first);
+    }
     void add(const Marks& other);
     // Everything: registers r0..r9 and every slot of the first `frames` frames.
     static Marks all(size_t frames);

@@ -138,7 +138,8 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
 
     // Numbers.
     if (left.is_scalar() && right.is_scalar()) {
-        BranchStates out{state, state};
+        // Only the sides that can happen are built; the last one takes `state` itself.
+        BranchStates out{AbstractState::bottom(), AbstractState::bottom()};
         auto side = [&](AbstractState& s, bool taken) {
             auto refined = domains::refine(*comparison, left.number, right.number, width, taken);
             if (!refined || refined->left.is_bottom() || refined->right.is_bottom()) {
@@ -159,11 +160,15 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
                 }
             }
         };
-        domains::BranchOutcome outcome = domains::evaluate(*comparison, left.number, right.number, width);
-        if (outcome == domains::BranchOutcome::Never) out.taken = AbstractState::bottom();
-        else side(out.taken, true);
-        if (outcome == domains::BranchOutcome::Always) out.fallthrough = AbstractState::bottom();
-        else side(out.fallthrough, false);
+        const domains::BranchOutcome outcome = domains::evaluate(*comparison, left.number, right.number, width);
+        if (outcome != domains::BranchOutcome::Never) {
+            out.taken = outcome == domains::BranchOutcome::Always ? std::move(state) : state;
+            side(out.taken, true);
+        }
+        if (outcome != domains::BranchOutcome::Always) {
+            out.fallthrough = std::move(state);
+            side(out.fallthrough, false);
+        }
         return out;
     }
 

@@ -3,6 +3,7 @@
 #include "analyzer/engine.hpp"
 
 #include <fmt/format.h>
+#include <array>
 #include <functional>
 
 namespace bpfvet::analyzer::detail {
@@ -11,9 +12,15 @@ namespace {
 
 constexpr int64_t huge = int64_t(1) << 40;
 
-Scalar bounded_by_size(int64_t size) {
-    if (size >= 8) return Scalar::top();
-    return Scalar::unsigned_range(0, (uint64_t(1) << (8 * size)) - 1);
+// The numbers a load of `size` bytes can give: built once (each is a reduced
+// product, costly to build on every load).
+const Scalar& bounded_by_size(int64_t size) {
+    auto below = [](int bytes) { return Scalar::unsigned_range(0, (uint64_t(1) << (8 * bytes)) - 1); };
+    static const Scalar top = Scalar::top();
+    static const std::array<Scalar, 8> narrow = {below(0), below(1), below(2), below(3),
+                                                 below(4), below(5), below(6), below(7)};
+    if (size >= 8 || size < 0) return top;
+    return narrow[size_t(size)];
 }
 
 int64_t clamp(int64_t v) { return std::max(-huge, std::min(huge, v)); }

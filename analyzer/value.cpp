@@ -191,7 +191,12 @@ bool value_leq(const Value& a, const Value& b) {
         return a.is_constant(0) && b.is_pointer() && b.maybe_null && b.number.contains(0);
     }
     if (b.id != 0 && a.id != b.id) return false;
-    if (a.is_scalar()) return (b.id == 0 || same_link(a, b)) && a.number.leq(b.number);
+    if (a.is_scalar() && b.id != 0 && !same_link(a, b)) return false;
+    return value_leq_ignoring_links(a, b);
+}
+
+bool value_leq_ignoring_links(const Value& a, const Value& b) {
+    if (a.is_scalar()) return a.number.leq(b.number);
     if (a.pointer != b.pointer || (a.maybe_null && !b.maybe_null)) return false;
     if (a.end_relation < b.end_relation) return false;  // b's paths relied on knowing more
     if (a.pointer == PointerKind::BtfObject && (a.region != b.region || a.memory_tag != b.memory_tag)) return false;

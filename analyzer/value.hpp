@@ -151,6 +151,9 @@ struct Value {
 // are reconciled by the caller (AbstractState::join) before values are joined.
 [[nodiscard]] Value join_values(const Value& a, const Value& b);
 [[nodiscard]] bool value_leq(const Value& a, const Value& b);
+// value_leq for two values of the same kind, neither uninitialized nor Mixed,
+// without comparing their ids and links (pruning maps ids on its own).
+[[nodiscard]] bool value_leq_ignoring_links(const Value& a, const Value& b);
 // `a` widened by `next` (a loop head's next iterate): like join_values, with
 // numbers and offsets widened to the thresholds so that iteration stops.
 [[nodiscard]] Value widen_values(const Value& a, const Value& next, const domains::Thresholds& thresholds);

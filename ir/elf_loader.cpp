@@ -638,22 +638,26 @@ std::vector<uint8_t> Loader::finalized_btf() const {
         auto it = section_sizes.find(name);
         return it == section_sizes.end() ? std::nullopt : std::optional(it->second);
     };
+    // Symbol values by (section index, name), the first definition winning:
+    // built once, as a DATASEC of a large object names thousands of variables.
+    std::map<std::pair<uint64_t, std::string>, uint64_t> symbol_values;
+    for (const ELFSymbolRef symbol : elf_.symbols()) {
+        auto sec = symbol.getSection();
+        auto sym_name = symbol.getName();
+        auto value = symbol.getValue();
+        if (!sec || !sym_name || !value) {
+            if (!sec) llvm::consumeError(sec.takeError());
+            if (!sym_name) llvm::consumeError(sym_name.takeError());
+            if (!value) llvm::consumeError(value.takeError());
+            continue;
+        }
+        if (*sec != elf_.section_end()) symbol_values.try_emplace({(*sec)->getIndex(), sym_name->str()}, *value);
+    }
     layout.symbol_offset = [&](std::string_view section, std::string_view name) -> std::optional<uint64_t> {
         auto index = section_index.find(std::string(section));
         if (index == section_index.end()) return std::nullopt;
-        for (const ELFSymbolRef symbol : elf_.symbols()) {
-            auto sec = symbol.getSection();
-            auto sym_name = symbol.getName();
-            auto value = symbol.getValue();
-            if (!sec || !sym_name || !value) {
-                if (!sec) llvm::consumeError(sec.takeError());
-                if (!sym_name) llvm::consumeError(sym_name.takeError());
-                if (!value) llvm::consumeError(value.takeError());
-                continue;
-            }
-            if (*sec != elf_.section_end() && (*sec)->getIndex() == index->second && sym_name->str() == name) return *value;
-        }
-        return std::nullopt;
+        auto found = symbol_values.find({index->second, std::string(name)});
+        return found == symbol_values.end() ? std::nullopt : std::optional(found->second);
     };
     const auto* bytes = reinterpret_cast<const uint8_t*>(raw->data());
     return finalize_btf(std::span(bytes, raw->size()), layout);

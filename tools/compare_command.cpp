@@ -28,6 +28,8 @@ struct CompareOptions {
     std::string a, b;
     std::vector<std::string> filters;
     std::string format = "table";
+    std::vector<std::string> columns;  // metrics shown; empty: DefaultColumns
+    std::string sort;                  // FIELD or FIELD:desc; empty: changes first, then by key
 };
 
 // The metrics shown, with how a value reads in a table: time in ms.
@@ -37,11 +39,35 @@ struct MetricColumn {
     double scale;  // multiplies the stored value for display
     int decimals;
 };
-constexpr MetricColumn Columns[] = {
+constexpr MetricColumn AllColumns[] = {
+    {"cpu", "cpu ms", 1000.0, 1},
     {"time", "time ms", 1000.0, 1},
-    {"steps", "states", 1.0, 0},
+    {"processed", "processed", 1.0, 0},
+    {"states", "peak states", 1.0, 0},
+    {"kernel_processed", "kernel processed", 1.0, 0},
+    {"steps", "steps", 1.0, 0},
     {"insns", "insns", 1.0, 0},
+    {"mem", "mem KiB", 1.0, 0},
 };
+// CPU time rather than wall time: steadier on a busy machine. The kernel's own
+// count joins them when either run loaded programs into the kernel.
+constexpr std::string_view DefaultColumns[] = {"cpu", "processed", "states", "insns"};
+using Columns = std::vector<MetricColumn>;
+
+std::optional<MetricColumn> column_named(std::string_view metric) {
+    for (const auto& column : AllColumns)
+        if (column.metric == metric) return column;
+    return std::nullopt;
+}
+
+Columns default_columns(const std::vector<CorpusRecord>& a, const std::vector<CorpusRecord>& b) {
+    Columns columns;
+    for (auto metric : DefaultColumns) columns.push_back(*column_named(metric));
+    auto has_kernel_count = [](const CorpusRecord& r) { return r.kernel && r.kernel->processed_insns; };
+    if (std::ranges::any_of(a, has_kernel_count) || std::ranges::any_of(b, has_kernel_count))
+        columns.insert(columns.begin() + 2, *column_named("kernel_processed"));
+    return columns;
+}
 
 std::optional<double> number(const FieldValue& value) {
     if (const auto* n = std::get_if<double>(&value)) return *n;
@@ -55,10 +81,13 @@ std::string shown(std::optional<double> value, double scale, int decimals, bool 
 
 std::string shown_percent(std::optional<double> value) { return value ? fmt::format("{:+.1f}%", *value) : "n/a"; }
 
+// "accept -> reject (null-dereference)": a changed verdict says why it changed.
 std::string verdict_cell(const ComparedProgram& program) {
     const std::string a = program.a ? program.a->verdict : "-";
     const std::string b = program.b ? program.b->verdict : "-";
-    return a == b ? a : a + " -> " + b;
+    if (a == b) return a;
+    const std::string code = program.b && !program.b->error_code.empty() ? " (" + program.b->error_code + ")" : "";
+    return a + " -> " + b + code;
 }
 
 // Sums over the programs present on both sides, and the counts of changes.
@@ -67,6 +96,7 @@ struct Totals {
     size_t compared = 0, changed = 0, accept_to_other = 0, other_to_accept = 0, missing = 0, added = 0;
 };
 
+// Sums of every metric, shown or not (JSON carries them all).
 Totals total(const std::vector<const ComparedProgram*>& rows) {
     Totals totals;
     for (const ComparedProgram* row : rows) {
@@ -80,7 +110,7 @@ Totals total(const std::vector<const ComparedProgram*>& rows) {
             totals.accept_to_other += row->regressed();
             totals.other_to_accept += row->b->verdict == VerdictAccept;
         }
-        for (const auto& column : Columns) {
+        for (const auto& column : AllColumns) {
             totals.a[std::string(column.metric)] += number(field_of(*row, std::string(column.metric) + "_a")).value_or(0);
             totals.b[std::string(column.metric)] += number(field_of(*row, std::string(column.metric) + "_b")).value_or(0);
         }
@@ -101,18 +131,18 @@ std::optional<double> percent(double a, double b) {
 
 using Table = std::vector<std::vector<std::string>>;
 
-std::vector<std::string> header() {
+std::vector<std::string> header(const Columns& columns) {
     std::vector<std::string> cells = {"file", "section", "program", "verdict"};
-    for (const auto& column : Columns)
+    for (const auto& column : columns)
         for (std::string_view part : {" A", " B", " diff", " %"}) cells.push_back(std::string(column.title) + std::string(part));
     return cells;
 }
 
-Table display_rows(const std::vector<const ComparedProgram*>& rows, const Totals& totals) {
+Table display_rows(const std::vector<const ComparedProgram*>& rows, const Totals& totals, const Columns& columns) {
     Table table;
     for (const ComparedProgram* row : rows) {
         std::vector<std::string> cells = {row->key.file, row->key.section, row->key.program, verdict_cell(*row)};
-        for (const auto& column : Columns) {
+        for (const auto& column : columns) {
             const std::string metric(column.metric);
             cells.push_back(shown(number(field_of(*row, metric + "_a")), column.scale, column.decimals));
             cells.push_back(shown(number(field_of(*row, metric + "_b")), column.scale, column.decimals));
@@ -123,7 +153,7 @@ Table display_rows(const std::vector<const ComparedProgram*>& rows, const Totals
     }
     std::vector<std::string> cells = {"total", "", fmt::format("{} programs", totals.compared),
                                       fmt::format("{} changed", totals.changed)};
-    for (const auto& column : Columns) {
+    for (const auto& column : columns) {
         const double a = sum_of(totals.a, column.metric), b = sum_of(totals.b, column.metric);
         cells.push_back(shown(a, column.scale, column.decimals));
         cells.push_back(shown(b, column.scale, column.decimals));
@@ -136,9 +166,9 @@ Table display_rows(const std::vector<const ComparedProgram*>& rows, const Totals
 
 bool is_numeric_column(size_t index) { return index >= 4; }
 
-std::string render_table(const Table& rows) {
+std::string render_table(const Table& rows, const Columns& columns) {
     Table all = rows;
-    all.insert(all.begin(), header());
+    all.insert(all.begin(), header(columns));
     std::vector<size_t> widths(all.front().size(), 0);
     for (const auto& row : all)
         for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
@@ -160,7 +190,7 @@ std::string render_table(const Table& rows) {
     return text;
 }
 
-std::string render_markdown(const Table& rows) {
+std::string render_markdown(const Table& rows, const Columns& columns) {
     auto line = [](const std::vector<std::string>& cells) {
         std::string text = "|";
         for (const auto& cell : cells) {
@@ -170,8 +200,8 @@ std::string render_markdown(const Table& rows) {
         }
         return text + "\n";
     };
-    std::string text = line(header()) + "|";
-    for (size_t i = 0; i < header().size(); ++i) text += is_numeric_column(i) ? " ---: |" : " --- |";
+    std::string text = line(header(columns)) + "|";
+    for (size_t i = 0; i < header(columns).size(); ++i) text += is_numeric_column(i) ? " ---: |" : " --- |";
     text += "\n";
     for (const auto& row : rows) text += line(row);
     return text;
@@ -185,9 +215,9 @@ std::string csv_cell(const std::string& cell) {
 }
 
 // CSV keeps raw values (seconds, not ms) for spreadsheets and scripts.
-std::string render_csv(const std::vector<const ComparedProgram*>& rows) {
-    std::vector<std::string> fields = {"file", "section", "program", "status", "verdict_a", "verdict_b"};
-    for (const auto& column : Columns)
+std::string render_csv(const std::vector<const ComparedProgram*>& rows, const Columns& columns) {
+    std::vector<std::string> fields = {"file", "section", "program", "status", "verdict_a", "verdict_b", "error_code"};
+    for (const auto& column : columns)
         for (std::string_view part : {"_a", "_b", "_diff", "_pct"}) fields.push_back(std::string(column.metric) + std::string(part));
     std::string text;
     for (size_t i = 0; i < fields.size(); ++i) text += (i ? "," : "") + fields[i];
@@ -215,7 +245,7 @@ std::string render_json(const std::vector<const ComparedProgram*>& rows, const T
     nlohmann::json out = {{"programs", nlohmann::json::array()}};
     for (const ComparedProgram* row : rows) {
         nlohmann::json item;
-        for (std::string_view name : {"file", "section", "program", "status", "verdict_a", "verdict_b"})
+        for (std::string_view name : {"file", "section", "program", "status", "verdict_a", "verdict_b", "error_code"})
             item[std::string(name)] = json_value(field_of(*row, name));
         for (std::string_view metric : Metrics)  // every metric, cpu and mem included
             for (std::string_view part : {"_a", "_b", "_diff", "_pct"}) {
@@ -225,7 +255,7 @@ std::string render_json(const std::vector<const ComparedProgram*>& rows, const T
         out["programs"].push_back(std::move(item));
     }
     nlohmann::json sums;
-    for (const auto& column : Columns) {
+    for (const auto& column : AllColumns) {
         const std::string metric(column.metric);
         const double a = sum_of(totals.a, metric), b = sum_of(totals.b, metric);
         auto pct = percent(a, b);
@@ -289,7 +319,60 @@ void warn_if_made_differently(const std::vector<CorpusRecord>& a, const std::vec
     }
 }
 
+// --sort FIELD[:desc]: numbers numerically, text alphabetically; rows without
+// the field last either way. Ties keep the default order.
+struct SortKey {
+    std::string field;
+    bool descending = false;
+};
+
+std::expected<SortKey, std::string> parse_sort(std::string_view text) {
+    SortKey key{std::string(text)};
+    for (std::string_view suffix : {":desc", ":asc"})
+        if (text.ends_with(suffix)) {
+            key.field = text.substr(0, text.size() - suffix.size());
+            key.descending = suffix == ":desc";
+        }
+    if (!is_known_field(key.field))
+        return std::unexpected("--sort '" + std::string(text) + "': unknown field '" + key.field + "' (the fields of --filter)");
+    return key;
+}
+
+void sort_rows(std::vector<const ComparedProgram*>& rows, const SortKey& key) {
+    auto before = [&](const ComparedProgram* x, const ComparedProgram* y) {
+        const FieldValue a = field_of(*x, key.field), b = field_of(*y, key.field);
+        const bool a_none = std::holds_alternative<std::monostate>(a), b_none = std::holds_alternative<std::monostate>(b);
+        if (a_none || b_none) return !a_none && b_none;
+        return key.descending ? b < a : a < b;
+    };
+    std::ranges::stable_sort(rows, before);
+}
+
+std::expected<Columns, std::string> chosen_columns(const std::vector<std::string>& names) {
+    Columns columns;
+    for (const auto& name : names) {
+        auto column = column_named(name);
+        if (!column) return std::unexpected("--columns: unknown metric '" + name + "' (time, cpu, steps, insns, mem, processed, states, kernel_processed)");
+        columns.push_back(*column);
+    }
+    return columns;
+}
+
 int run_compare(const CompareOptions& options) {
+    std::optional<SortKey> sort;
+    if (!options.sort.empty()) {
+        auto parsed = parse_sort(options.sort);
+        if (!parsed) {
+            fmt::print(stderr, "bpfvet compare: {}\n", parsed.error());
+            return ExitBadInput;
+        }
+        sort = *parsed;
+    }
+    auto chosen = chosen_columns(options.columns);
+    if (!chosen) {
+        fmt::print(stderr, "bpfvet compare: {}\n", chosen.error());
+        return ExitBadInput;
+    }
     std::vector<Filter> filters;
     for (const auto& text : options.filters) {
         auto filter = parse_filter(text);
@@ -308,13 +391,15 @@ int run_compare(const CompareOptions& options) {
     std::vector<const ComparedProgram*> rows;
     for (const auto& program : joined)
         if (std::ranges::all_of(filters, [&](const Filter& f) { return matches(program, f); })) rows.push_back(&program);
+    if (sort) sort_rows(rows, *sort);
+    const Columns columns = chosen->empty() ? default_columns(*a, *b) : *chosen;
     const Totals totals = total(rows);
 
     if (options.format == "json") fmt::print("{}", render_json(rows, totals));
-    else if (options.format == "csv") fmt::print("{}", render_csv(rows));
+    else if (options.format == "csv") fmt::print("{}", render_csv(rows, columns));
     else {
-        const Table table = display_rows(rows, totals);
-        fmt::print("{}", options.format == "markdown" ? render_markdown(table) : render_table(table));
+        const Table table = display_rows(rows, totals, columns);
+        fmt::print("{}", options.format == "markdown" ? render_markdown(table, columns) : render_table(table, columns));
         fmt::print("\n{} programs compared ({} shown of {}): {} verdict changes ({} from accept, {} to accept), "
                    "{} missing from B, {} new in B\n",
                    totals.compared, rows.size(), joined.size(), totals.changed, totals.accept_to_other,
@@ -338,6 +423,12 @@ void register_compare_command(CLI::App& app, CommandAction& action) {
                         "Keep rows where this holds (repeatable, AND-ed): field=glob, field!=glob, field>N, field<N, "
                         "or verdict_changed; fields include file, program, verdict_a, verdict_b, time_pct, steps_pct, insns_pct")
         ->allow_extra_args(false);
+    command->add_option("--columns", options->columns,
+                        "Metrics shown, comma-separated: cpu, time, processed, states, kernel_processed, steps, insns, mem "
+                        "(default cpu,processed,states,insns, with kernel_processed when the runs have kernel counts)")
+        ->delimiter(',');
+    command->add_option("--sort", options->sort,
+                        "Order rows by a field, ascending, or FIELD:desc (e.g. cpu_pct:desc, processed_b:desc, error_code)");
     command->add_option("--format,-f", options->format, "table, csv, markdown or json")
         ->check(CLI::IsMember({"table", "csv", "markdown", "json"}));
     command->callback([options, &action] { action = [options] { return run_compare(*options); }; });

@@ -45,6 +45,12 @@ std::optional<double> metric_of(const CorpusRecord& record, std::string_view met
     if (metric == "steps") return double(record.steps);
     if (metric == "insns") return double(record.insn_count);
     if (metric == "mem") return record.peak_kib ? std::optional<double>(double(*record.peak_kib)) : std::nullopt;
+    // Records written before these were counted have none: nothing, not 0.
+    if (metric == "processed") return record.processed_insns ? std::optional<double>(double(record.processed_insns)) : std::nullopt;
+    if (metric == "states") return record.processed_insns ? std::optional<double>(double(record.peak_states)) : std::nullopt;
+    if (metric == "kernel_processed")
+        return record.kernel && record.kernel->processed_insns ? std::optional<double>(double(*record.kernel->processed_insns))
+                                                               : std::nullopt;
     return std::nullopt;
 }
 
@@ -126,7 +132,8 @@ std::expected<Filter, std::string> parse_filter(std::string_view text) {
     if (!is_known_field(filter.field))
         return std::unexpected("--filter '" + std::string(text) + "': unknown field '" + filter.field +
                                "' (fields: file, section, program, type, status, verdict, verdict_a, verdict_b, "
-                               "verdict_changed, error_code, kernel_verdict, and time, cpu, steps, insns, mem with _a, _b, _diff, _pct)");
+                               "verdict_changed, error_code, kernel_verdict, and time, cpu, steps, insns, mem, processed, states, "
+                               "kernel_processed with _a, _b, _diff, _pct)");
     if (filter.operation != "=" && filter.operation != "!=" && filter.operation != "true") {
         const char* end = filter.operand.data() + filter.operand.size();
         auto [stop, error] = std::from_chars(filter.operand.data(), end, filter.number);

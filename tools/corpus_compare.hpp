@@ -14,9 +14,12 @@
 namespace bpfvet::tools::corpus {
 
 // The numbers compared, each with _a, _b, _diff and _pct fields:
-//   time (analysis seconds), cpu (analysis CPU seconds), steps (states explored),
-//   insns (instructions), mem (peak KiB).
-inline constexpr std::string_view Metrics[] = {"time", "cpu", "steps", "insns", "mem"};
+//   time (analysis seconds), cpu (analysis CPU seconds), steps (abstract steps),
+//   insns (instructions), mem (peak KiB), processed (the kernel's processed
+//   instructions as we predict them), states (the kernel's peak states as we
+//   predict them), kernel_processed (the running kernel's own count, with --kernel).
+inline constexpr std::string_view Metrics[] = {"time",      "cpu",    "steps",           "insns",
+                                               "mem",       "processed", "states", "kernel_processed"};
 
 struct ComparedProgram {
     ProgramKey key;

@@ -65,6 +65,8 @@ nlohmann::ordered_json to_json(const CorpusRecord& record) {
         {"error_message", record.error_message},
         {"errors", record.errors},
         {"steps", record.steps},
+        {"processed_insns", record.processed_insns},
+        {"peak_states", record.peak_states},
         {"seconds", record.seconds},
         {"cpu_seconds", record.cpu_seconds},
         {"peak_kib", record.peak_kib ? Json(*record.peak_kib) : Json(nullptr)},
@@ -118,6 +120,8 @@ std::expected<CorpusRecord, std::string> record_from_json(const nlohmann::json& 
         record.error_message = field<std::string>(json, "error_message", "");
         record.errors = field<uint64_t>(json, "errors", 0);
         record.steps = field<uint64_t>(json, "steps", 0);
+        record.processed_insns = field<uint64_t>(json, "processed_insns", 0);
+        record.peak_states = field<uint64_t>(json, "peak_states", 0);
         record.seconds = field<double>(json, "seconds", 0.0);
         record.cpu_seconds = field<double>(json, "cpu_seconds", 0.0);
         record.peak_kib = optional_field<uint64_t>(json, "peak_kib");

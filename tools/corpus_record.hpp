@@ -75,6 +75,10 @@ struct CorpusRecord {
     std::string error_message;  // first error's message, or why the object/worker failed
     uint64_t errors = 0;        // number of diagnostics
     uint64_t steps = 0;         // abstract states explored (AnalysisResult::steps)
+    // The kernel's complexity figures as we predict them (AnalysisResult):
+    // instructions it would process, and states it would keep at most at once.
+    uint64_t processed_insns = 0;
+    uint64_t peak_states = 0;
     double seconds = 0;         // analysis time (wall clock)
     double cpu_seconds = 0;     // analysis CPU time: steadier than wall time on a busy machine
     std::optional<uint64_t> peak_kib;  // worker's peak RSS while analysing this program

@@ -97,6 +97,8 @@ void analyze_into(CorpusRecord& record, const ir::Object& object, const ir::Prog
         record.verdict = result.accepted ? VerdictAccept : VerdictReject;
         record.errors = result.errors.size();
         record.steps = result.steps;
+        record.processed_insns = result.processed_instructions;
+        record.peak_states = result.peak_states;
         record.seconds = result.seconds;
         if (!result.errors.empty()) {
             const analyzer::Diagnostic& first = result.errors.front();

@@ -427,5 +427,17 @@ TEST(Precision, SlotsOfByteRanges) {
     EXPECT_EQ(Marks::slots_of(-4, 0), 0u);
 }
 
+TEST(Precision, SlotsOfMatchesByteByByteDefinitionExhaustively) {
+    using detail::Marks;
+    // Every byte of the range inside the stack ([-512, 0)) sets its slot.
+    for (int64_t offset = -530; offset <= 8; ++offset)
+        for (int64_t size = -1; size <= 24; ++size) {
+            uint64_t expected = 0;
+            for (int64_t byte = offset; byte < offset + size; ++byte)
+                if (byte >= -512 && byte < 0) expected |= uint64_t(1) << ((-byte - 1) / 8);
+            ASSERT_EQ(Marks::slots_of(offset, size), expected) << "offset " << offset << " size " << size;
+        }
+}
+
 }  // namespace
 }  // namespace bpfvet::analyzer::test

@@ -12,11 +12,11 @@
 // ../shared is absent.
 #include "analyzer/analyzer.hpp"
 #include "ir/elf_loader.hpp"
+#include "tests/support/csv_table.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -29,29 +29,11 @@ struct Row {
     std::string file, section, program, prog_type, verdict, error_line;
 };
 
-std::vector<std::string> split_csv_line(const std::string& line) {
-    std::vector<std::string> fields;
-    std::string field;
-    bool quoted = false;
-    for (char c : line) {
-        if (c == '"') quoted = !quoted;
-        else if (c == ',' && !quoted) fields.push_back(std::move(field)), field.clear();
-        else field += c;
-    }
-    fields.push_back(field);
-    return fields;
-}
-
 std::vector<Row> read_verdicts(const std::filesystem::path& csv) {
-    std::ifstream in(csv);
-    std::string line;
-    std::getline(in, line);  // header
+    const test_support::CsvTable table(csv);
     std::vector<Row> rows;
-    while (std::getline(in, line)) {
-        auto f = split_csv_line(line);
-        if (f.size() < 10) continue;
-        rows.push_back(Row{f[0], f[1], f[2], f[3], f[5], f[9]});
-    }
+    for (const auto& r : table.rows())
+        rows.push_back(Row{r["file"], r["section"], r["program"], r["prog_type"], r["verdict"], r["error_line"]});
     return rows;
 }
 

@@ -10,11 +10,15 @@
 namespace bpfvet::test {
 namespace {
 
+// A record whose CPU time equals its wall time and whose predicted processed
+// count equals its steps.
 std::string record(const std::string& file, const std::string& program, const std::string& verdict, double seconds,
                    int steps, int insns) {
-    return nlohmann::json{{"file", file},       {"section", "s"},      {"program", program},
-                          {"type", "xdp"},      {"verdict", verdict},  {"seconds", seconds},
-                          {"steps", steps},     {"insn_count", insns}, {"peak_kib", 1000}}
+    return nlohmann::json{{"file", file},          {"section", "s"},        {"program", program},
+                          {"type", "xdp"},         {"verdict", verdict},    {"seconds", seconds},
+                          {"cpu_seconds", seconds}, {"steps", steps},        {"processed_insns", steps},
+                          {"peak_states", 7},      {"insn_count", insns},   {"peak_kib", 1000},
+                          {"error_code", verdict == "reject" ? "null-dereference" : ""}}
                .dump() +
            "\n";
 }
@@ -58,8 +62,13 @@ TEST_F(CompareCommand, ListsVerdictChangesFirstAndFailsOnAcceptToReject) {
     EXPECT_LT(std::max(p2, p3), p1) << "verdict changes come first\n" << result.output;
     EXPECT_NE(result.output.find("accept -> -"), std::string::npos) << "p4 is missing from B\n" << result.output;
     EXPECT_NE(result.output.find("- -> accept"), std::string::npos) << "p5 is new in B\n" << result.output;
-    EXPECT_NE(result.output.find("+100.0%"), std::string::npos) << "p1's time doubled\n" << result.output;
-    EXPECT_NE(result.output.find("+50.0%"), std::string::npos) << "p1's states grew by half\n" << result.output;
+    EXPECT_NE(result.output.find("+100.0%"), std::string::npos) << "p1's CPU time doubled\n" << result.output;
+    EXPECT_NE(result.output.find("+50.0%"), std::string::npos) << "p1's processed instructions grew by half\n" << result.output;
+    EXPECT_NE(result.output.find("accept -> reject (null-dereference)"), std::string::npos)
+        << "a changed verdict names the new error\n" << result.output;
+    EXPECT_NE(result.output.find("cpu ms A"), std::string::npos) << "CPU time by default\n" << result.output;
+    EXPECT_EQ(result.output.find("time ms A"), std::string::npos) << result.output;
+    EXPECT_EQ(result.output.find("kernel processed"), std::string::npos) << "no kernel counts in these runs\n" << result.output;
     EXPECT_NE(result.output.find("3 programs compared (5 shown of 5): 2 verdict changes (1 from accept, 1 to accept), "
                                  "1 missing from B, 1 new in B"),
               std::string::npos)
@@ -119,22 +128,61 @@ TEST_F(CompareCommand, ExitCodeFollowsTheShownRows) {
 }
 
 TEST_F(CompareCommand, CsvAndMarkdown) {
-    CliResult csv = compare("--format csv 2>/dev/null");
+    CliResult csv = compare("--format csv --columns time,steps,insns 2>/dev/null");
     std::istringstream lines(csv.output);
     std::string header;
     do std::getline(lines, header);  // past the regression note from stderr
     while (header.starts_with("bpfvet compare:"));
-    EXPECT_EQ(header, "file,section,program,status,verdict_a,verdict_b,time_a,time_b,time_diff,time_pct,steps_a,steps_b,"
+    EXPECT_EQ(header, "file,section,program,status,verdict_a,verdict_b,error_code,time_a,time_b,time_diff,time_pct,steps_a,steps_b,"
                       "steps_diff,steps_pct,insns_a,insns_b,insns_diff,insns_pct");
     std::string first;
     do std::getline(lines, first);
     while (first.starts_with("bpfvet compare:"));
-    EXPECT_TRUE(first.starts_with("cilium/x.o,s,p2,changed,reject,accept,")) << first;
+    EXPECT_TRUE(first.starts_with("cilium/x.o,s,p2,changed,reject,accept,,")) << first;
 
     CliResult markdown = compare("--format markdown");
     EXPECT_NE(markdown.output.find("| file | section | program | verdict |"), std::string::npos) << markdown.output;
     EXPECT_NE(markdown.output.find("| ---: |"), std::string::npos);
     EXPECT_NE(markdown.output.find("| total |"), std::string::npos);
+}
+
+TEST_F(CompareCommand, SortsByAnyFieldAndChoosesColumns) {
+    auto names = [&](const std::string& options) {
+        std::vector<std::string> programs;
+        for (const auto& row : compare_json(options)["programs"]) programs.push_back(row["program"]);
+        return programs;
+    };
+    EXPECT_EQ(names("--sort steps_b:desc"), (std::vector<std::string>{"p3", "p2", "p1", "p5", "p4"}))
+        << "descending, the program without a B value last";
+    EXPECT_EQ(names("--sort steps_b"), (std::vector<std::string>{"p5", "p1", "p2", "p3", "p4"}));
+    EXPECT_EQ(names("--sort program:desc"), (std::vector<std::string>{"p5", "p4", "p3", "p2", "p1"}));
+    CliResult table = compare("--columns mem,states");
+    EXPECT_NE(table.output.find("mem KiB A"), std::string::npos) << table.output;
+    EXPECT_NE(table.output.find("peak states A"), std::string::npos) << table.output;
+    EXPECT_EQ(table.output.find("cpu ms"), std::string::npos) << table.output;
+    CliResult bad_sort = compare("--sort colour");
+    EXPECT_EQ(bad_sort.exit_code, 2);
+    EXPECT_NE(bad_sort.output.find("unknown field 'colour'"), std::string::npos) << bad_sort.output;
+    CliResult bad_column = compare("--columns speed");
+    EXPECT_EQ(bad_column.exit_code, 2);
+    EXPECT_NE(bad_column.output.find("unknown metric 'speed'"), std::string::npos) << bad_column.output;
+}
+
+TEST_F(CompareCommand, ShowsTheKernelsCountBesideOurPrediction) {
+    auto with_kernel = [](std::string line, int kernel_processed) {
+        auto json = nlohmann::json::parse(line);
+        json["kernel_verdict"] = "accept";
+        json["kernel_processed_insns"] = kernel_processed;
+        return json.dump() + "\n";
+    };
+    std::ofstream(a()) << with_kernel(record("cilium/x.o", "p1", "accept", 0.1, 100, 10), 90);
+    std::ofstream(b()) << with_kernel(record("cilium/x.o", "p1", "accept", 0.1, 120, 10), 90);
+    CliResult table = compare("");
+    EXPECT_NE(table.output.find("kernel processed A"), std::string::npos) << table.output;
+    const auto json = compare_json("");
+    EXPECT_EQ(json["programs"][0]["kernel_processed_b"].get<double>(), 90);
+    EXPECT_EQ(json["programs"][0]["processed_b"].get<double>(), 120);
+    EXPECT_EQ(json["programs"][0]["states_b"].get<double>(), 7);
 }
 
 TEST_F(CompareCommand, BadInputIsExitCodeTwo) {
