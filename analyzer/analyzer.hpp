@@ -30,7 +30,9 @@ struct AnalysisOptions {
     // Overrides the program's type (e.g. for sections whose name implies none).
     std::optional<ir::ProgramType> type;
     uint64_t max_steps = 1'000'000;  // abstract instruction steps, like the kernel's limit
-    double max_seconds = 10.0;
+    // A safety net against hangs, not a verdict: a busy machine must not flip
+    // one, so it is far above what max_steps takes (1M steps: ~3 s idle).
+    double max_seconds = 60.0;
     bool record_invariants = false;
     // Structured per-instruction facts for the JIT (analyzer/facts.hpp); kept only when accepted.
     bool record_facts = false;

@@ -811,9 +811,11 @@ void Engine::execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn
             return;
         }
     }
-    int width = insn.access_width();
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
-    state.reg(0) = Value::scalar(width >= 8 ? Scalar::top() : Scalar::unsigned_range(0, (uint64_t(1) << (8 * width)) - 1));
+    // Though the load zero-extends at most 4 bytes, the kernel (check_ld_abs)
+    // makes r0 an unknown 64-bit number: a bound we knew would accept
+    // programs it refuses.
+    state.reg(0) = Value::scalar(Scalar::top());
 }
 
 }  // namespace bpfvet::analyzer::detail

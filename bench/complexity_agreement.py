@@ -29,6 +29,8 @@ LIMIT = 1_000_000
 def run_one(bpfvet, objects, row):
     path = os.path.join(objects, row["file"])
     cmd = [bpfvet, "check", path, "--program", row["program"], "--format", "json"]
+    if row.get("section"):
+        cmd += ["--section", row["section"]]
     if row.get("prog_type"):
         cmd += ["--type", row["prog_type"]]
     try:
@@ -77,7 +79,7 @@ def main():
         if ours is None or ours <= 0 or row["kernel_insns"] <= 0:
             continue
         pairs.append((row["kernel_insns"], ours))
-        if row["kernel_insns"] > LIMIT or "too large" in (row.get("error_line") or ""):
+        if row["kernel_insns"] > LIMIT or "too large" in (row.get("error_line") or row.get("kernel_error_line") or ""):
             too_large += 1
             too_large_predicted += ours > LIMIT
     if not pairs:

@@ -50,6 +50,14 @@ MapServices LoadedObject::services() {
 }
 
 std::expected<void, ir::LoadError> LoadedObject::create_maps() {
+    // Every map is checked before any is allocated: an object over the budget
+    // is refused at once, not after zeroing a gigabyte of the maps before.
+    uint64_t planned = 0;
+    for (const auto& definition : object_.maps) {
+        if (auto problem = size_problem(definition, planned))
+            return std::unexpected(ir::LoadError{object_.path, "", std::nullopt, *problem});
+        planned += map_memory_bytes(definition, options_.cpus);
+    }
     for (const auto& definition : object_.maps) {
         auto id = create_map(definition);
         if (!id) return std::unexpected(ir::LoadError{object_.path, "", std::nullopt, id.error()});
@@ -57,16 +65,21 @@ std::expected<void, ir::LoadError> LoadedObject::create_maps() {
     return {};
 }
 
-std::expected<uint32_t, std::string> LoadedObject::create_map(const ir::MapDefinition& definition) {
+std::optional<std::string> LoadedObject::size_problem(const ir::MapDefinition& definition, uint64_t before) const {
     // The kernel's refusal says more than the budget's: it comes first.
     if (auto refusal = kernel_size_refusal(definition))
-        return std::unexpected(fmt::format("map '{}': the kernel cannot create it: {}", definition.name, *refusal));
+        return fmt::format("map '{}': the kernel cannot create it: {}", definition.name, *refusal);
     const uint64_t bytes = map_memory_bytes(definition, options_.cpus);
-    if (bytes > options_.map_memory_budget || map_memory_ > options_.map_memory_budget - bytes)
-        return std::unexpected(fmt::format("map '{}' needs {} MiB, and the maps before it {} MiB: over the budget of "
-                                           "{} MiB for the maps of one object",
-                                           definition.name, bytes >> 20, map_memory_ >> 20,
-                                           options_.map_memory_budget >> 20));
+    if (bytes > options_.map_memory_budget || before > options_.map_memory_budget - bytes)
+        return fmt::format("map '{}' needs {} MiB, and the maps before it {} MiB: over the budget of "
+                           "{} MiB for the maps of one object",
+                           definition.name, bytes >> 20, before >> 20, options_.map_memory_budget >> 20);
+    return std::nullopt;
+}
+
+std::expected<uint32_t, std::string> LoadedObject::create_map(const ir::MapDefinition& definition) {
+    if (auto problem = size_problem(definition, map_memory_)) return std::unexpected(*problem);
+    const uint64_t bytes = map_memory_bytes(definition, options_.cpus);
     auto map = runtime::create_map(definition, options_.cpus, services());
     if (!map) return std::unexpected(map.error());
     uint32_t id = uint32_t(map_pointers_.size());

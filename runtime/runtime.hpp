@@ -64,6 +64,9 @@ public:
     // A map the host creates (e.g. an inner map for a map-in-map); returns its id.
     // Create maps before running programs: the map list must not grow under a run.
     [[nodiscard]] std::expected<uint32_t, std::string> create_map(const ir::MapDefinition& definition);
+    // Why `definition` cannot be created after `before` bytes of other maps
+    // (the kernel's size limits, then our memory budget); nothing when it can.
+    [[nodiscard]] std::optional<std::string> size_problem(const ir::MapDefinition& definition, uint64_t before) const;
 
     // The program whose section or function name is `name`, linked.
     [[nodiscard]] std::expected<const LoadedProgram*, ir::LoadError> program(std::string_view name);

@@ -35,7 +35,7 @@ struct CheckOptions {
     bool kernel = false;  // also load into the running kernel
     std::string source_root;  // sarif/github paths relative to this (default: the working directory)
     uint64_t max_steps = 1'000'000;
-    double max_seconds = 10.0;
+    double max_seconds = 60.0;
     size_t max_disjuncts = 32;
     std::string refine = "none";  // "z3": refine alarms with path formulas (analyzer/refine.hpp)
     unsigned z3_timeout_ms = 2000;
@@ -240,7 +240,7 @@ void register_check_command(CLI::App& app, CommandAction& action) {
                       "Apply the stricter rules of an unprivileged loader (no pointer leaks or comparisons)");
     command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)")
         ->check(CLI::PositiveNumber);
-    command->add_option("--max-seconds", options->max_seconds, "Time budget per program in seconds (default 10)")
+    command->add_option("--max-seconds", options->max_seconds, "Wall-clock safety net per program in seconds (default 60); the verdict is decided by --max-steps, as the kernel decides by processed instructions")
         ->check(CLI::PositiveNumber);
     command->add_option("--refine", options->refine,
                         "Refine alarms: z3 asks Z3 whether an execution reaches each failing check, then discharges "

@@ -233,6 +233,25 @@ TEST(KernelRules, FailingLegacyLoadReturnsZeroToTheCaller) {
     EXPECT_TRUE(safe.result.accepted) << safe.codes();
 }
 
+TEST(KernelRules, LegacyLoadGivesAnUnknownNumberAsTheKernelSays) {
+    // check_ld_abs: mark_reg_unknown(r0), although at most 4 bytes are loaded.
+    // The kernel explores the path where the byte exceeds 255 and refuses the
+    // dereference there (kernel differential seed 2188: "R1 invalid mem access 'scalar'").
+    constexpr std::string_view program = R"(
+        r6 = r1
+        r0 = *({} *)skb[{}]
+        if r0 <= {} goto out
+        r1 = 0
+        r0 = *(u64 *)(r1 + 0)
+    out:
+        r0 = 0
+        exit)";
+    for (auto [width, limit] : {std::pair{"u8", 255u}, {"u16", 65535u}, {"u32", 4294967295u}}) {
+        auto loaded = check(fmt::format(fmt::runtime(program), width, 4, limit), Socket);
+        EXPECT_TRUE(loaded.rejected_with("memory-access")) << width << ": " << loaded.codes();
+    }
+}
+
 TEST(KernelRules, LegacyLoadWhileHoldingAReferenceIsRefused) {
     // Kernel: "BPF_LD_[ABS|IND] would lead to reference leak".
     constexpr std::string_view program = R"(
