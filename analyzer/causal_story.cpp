@@ -105,13 +105,20 @@ Node made(Origin origin, size_t step, uint32_t pc, int reg) {
 // spilled slot holds after each instruction, and the comparisons and calls met.
 class PathFlow {
 public:
+    // Paths longer than this are followed from their last MostSteps
+    // instructions only (the kernel's paths reach a million): registers
+    // written before are unknown, and the story says only what it saw.
+    static constexpr size_t MostSteps = 50'000;
+
     PathFlow(const ir::Program& program, const std::vector<PathStep>& path) : program_(program), path_(path) {
         if (path.empty()) return;
-        const size_t base = path.front().frame;
+        const size_t first = path.size() > MostSteps ? path.size() - MostSteps : 0;
+        const size_t base = path[first].frame;
         frame(base);
-        for (int r = 1; r <= 5; ++r) registers_[base][size_t(r)] = add(made(Origin::Entry, 0, path.front().pc, r));
-        registers_[base][10] = frame_pointer(base, 0);
-        for (size_t i = 0; i + 1 < path.size(); ++i) run(i);
+        if (first == 0)
+            for (int r = 1; r <= 5; ++r) registers_[base][size_t(r)] = add(made(Origin::Entry, 0, path.front().pc, r));
+        for (size_t f = 0; f <= base; ++f) registers_[f][10] = frame_pointer(f, path[first].pc);
+        for (size_t i = first; i + 1 < path.size(); ++i) run(i);
     }
 
     [[nodiscard]] const std::vector<Node>& nodes() const { return nodes_; }
@@ -307,9 +314,9 @@ private:
             base.spill_pc = latest->pc;
             base.lost_reasons[0] =
                 latest->width < base.width
-                    ? fmt::format("the spill at {} stored only {} bytes and the reload reads {}: the kernel keeps "
+                    ? fmt::format("the spill at {} stored only {} byte{} and the reload reads {}: the kernel keeps "
                                   "no bound through a narrow spill",
-                                  where(latest->pc), latest->width, base.width)
+                                  where(latest->pc), latest->width, latest->width == 1 ? "" : "s", base.width)
                     : fmt::format("the reload reads {} of the {} bytes spilled at {}", base.width, latest->width,
                                   where(latest->pc));
             if (spilled != stores.rend()) {
@@ -494,6 +501,11 @@ private:
 
     const Node& at(int32_t n) const { return flow_.nodes()[size_t(n)]; }
 
+    // Value chains are followed this far back: a counter of a long loop
+    // chains one node per iteration, and every comparison on the path may
+    // look at a chain, so an unbounded walk would be quadratic in the path.
+    static constexpr size_t MostChained = 64;
+
     // The nodes the subjects were made from: inputs, spilled values and load addresses.
     std::set<int32_t> slice_of(const std::vector<int32_t>& subjects) const {
         constexpr size_t MostShown = 24;
@@ -587,7 +599,10 @@ private:
             add_step(story_.origin, node.spill_pc, order_of(node.spill_pc, node.step), "spills it to the stack");
             break;
         case Origin::LostFill:
-            note = fmt::format("reloads the slot without the spilled value's facts: {}", node.lost_reasons[0]);
+            note = node.inputs[1] >= 0 ? fmt::format("reloads the slot, which holds no one spilled value: {}",
+                                                     node.lost_reasons[1])
+                                       : fmt::format("reloads the slot without the spilled value's facts: {}",
+                                                     node.lost_reasons[0]);
             break;
         case Origin::PacketLoad: note = "a legacy packet load (LD_ABS/LD_IND)"; break;
         case Origin::CallResult: note = fmt::format("r0 is the result of {}", call_label(node)); break;
@@ -647,11 +662,11 @@ private:
             story_.because = fmt::format(
                 "r{} is the result of {} at {}, which may be NULL; the only test of it on this path, at {}, is a "
                 "32-bit comparison, which proves nothing about the pointer",
-                call.reg, call_label(call), where(call.pc), where(narrow.pc));
+                at(subject).reg, call_label(call), where(call.pc), where(narrow.pc));
         } else {
             story_.because = fmt::format("r{} is the result of {} at {}, which may be NULL, and no test against NULL "
                                          "on this path comes between the call and its use at {}",
-                                         call.reg, call_label(call), where(call.pc), where(diagnostic_.pc));
+                                         at(subject).reg, call_label(call), where(call.pc), where(diagnostic_.pc));
             // A test of another call's result (equal at run time, perhaps, but another value).
             for (const Comparison& c : flow_.comparisons()) {
                 const int32_t other = flow_.identity(c.operands[0]);
@@ -676,7 +691,7 @@ private:
     bool derives_from_context(int32_t n) const {
         std::set<int32_t> seen;
         std::vector<int32_t> work{n};
-        while (!work.empty()) {
+        while (!work.empty() && seen.size() < MostChained) {
             const int32_t m = work.back();
             work.pop_back();
             if (m < 0 || !seen.insert(m).second) continue;
@@ -753,7 +768,7 @@ private:
     std::set<int32_t> value_chain(int32_t n, std::vector<int32_t>* lost) const {
         std::set<int32_t> seen;
         std::vector<int32_t> work{n};
-        while (!work.empty()) {
+        while (!work.empty() && seen.size() < MostChained) {
             const int32_t m = work.back();
             work.pop_back();
             if (m < 0 || !seen.insert(m).second) continue;
