@@ -51,6 +51,10 @@ struct CodeSection {
     std::vector<Instruction> code;
     std::vector<FunctionSymbol> functions;  // sorted by start
     std::map<uint32_t, Relocation> relocations;  // by slot
+    // LDDW slots whose relocation names no map or global data (an arena
+    // variable, an undefined symbol): the defect of every program that holds
+    // them, not of the object.
+    std::map<uint32_t, std::string> unresolved;
 };
 
 // Where a referenced map lives: a section plus byte offset.
@@ -464,14 +468,19 @@ Expected<void> Loader::apply_map_relocations(CodeSection& section) {
         Instruction& insn = section.code[slot];
         if (!insn.is_lddw()) continue;
         if (slot + 1 >= section.code.size()) return fail(section.name, "truncated LDDW: its second slot is missing", slot);
-        if (relocation.undefined)
-            return fail(section.name, fmt::format("LDDW refers to '{}', which the object does not define", relocation.symbol), slot);
+        if (relocation.undefined) {
+            section.unresolved[slot] = fmt::format("LDDW refers to '{}', which the object does not define", relocation.symbol);
+            continue;
+        }
         if (code_sections_.contains(relocation.symbol_section)) continue;  // a function pointer: linked later
         if (auto data = data_map_of_section_.find(relocation.symbol_section); data != data_map_of_section_.end()) {
             int64_t offset = int64_t(relocation.symbol_value) + insn.imm;
             const auto& map = object_.maps[data->second];
-            if (offset < 0 || uint64_t(offset) > map.value_size)
-                return fail(section.name, fmt::format("reference to offset {} of {} ({} bytes) is out of range", offset, map.name, map.value_size), slot);
+            if (offset < 0 || uint64_t(offset) > map.value_size) {
+                section.unresolved[slot] =
+                    fmt::format("reference to offset {} of {} ({} bytes) is out of range", offset, map.name, map.value_size);
+                continue;
+            }
             insn.src = uint8_t(LddwKind::MapValue);
             insn.imm = int32_t(data->second);
             section.code[slot + 1].imm = int32_t(offset);
@@ -479,9 +488,11 @@ Expected<void> Loader::apply_map_relocations(CodeSection& section) {
         }
         uint64_t offset = relocation.symbol_value + (relocation.symbol_type == llvm::ELF::STT_SECTION ? uint32_t(insn.imm) : 0);
         auto map = map_at_.find({relocation.symbol_section, offset});
-        if (map == map_at_.end())
-            return fail(section.name, fmt::format("LDDW refers to '{}' in section {}, which is not a map or global data",
-                                                  relocation.symbol, section_name(relocation.symbol_section)), slot);
+        if (map == map_at_.end()) {
+            section.unresolved[slot] = fmt::format("LDDW refers to '{}' in section {}, which is not a map or global data",
+                                                   relocation.symbol, section_name(relocation.symbol_section));
+            continue;
+        }
         insn.src = uint8_t(LddwKind::MapFd);
         insn.imm = int32_t(map->second);
         section.code[slot + 1].imm = 0;
@@ -564,6 +575,9 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
         uint32_t start = uint32_t(program.instructions.size());
         if (start + (fn.end - fn.start) > limits_.max_instructions)
             return fail(entry_section.name, fmt::format("program '{}' exceeds {} instructions", entry.name, limits_.max_instructions));
+        // An LDDW the loader could not resolve makes this program unloadable.
+        if (auto bad = section.unresolved.lower_bound(fn.start); bad != section.unresolved.end() && bad->first < fn.end)
+            return fail(entry_section.name, bad->second, start + (bad->first - fn.start));
         new_start_of[key] = start;
         placed.push_back({&section, fn, start});
         for (uint32_t s = fn.start; s < fn.end; ++s) {

@@ -180,6 +180,16 @@ TEST(ElfLoader, ADefectRejectsOnlyItsOwnProgram) {
     ASSERT_NE(loop, nullptr);
     EXPECT_TRUE(loop->defects.empty());
 
+    // An LDDW of an arena variable (section .addr_space.1, no map of ours):
+    // its program's defect; the object still loads.
+    auto arena = load_object((objects / "verifier_arena_large.o").string());
+    ASSERT_TRUE(arena) << arena.error().to_string();
+    const Program* big_alloc = find(*arena, "big_alloc1");
+    ASSERT_NE(big_alloc, nullptr);
+    ASSERT_NE(big_alloc->whole_program_defect(), nullptr);
+    EXPECT_NE(big_alloc->whole_program_defect()->message.find(".addr_space.1"), std::string::npos)
+        << big_alloc->whole_program_defect()->message;
+
     auto movsx = load_object((objects / "verifier_movsx.o").string());
     ASSERT_TRUE(movsx) << movsx.error().to_string();
     // Writes r10 on a path the kernel proves dead: a defect only where reached.
