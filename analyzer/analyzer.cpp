@@ -1,5 +1,6 @@
 #include "analyzer/analyzer.hpp"
 
+#include "analyzer/causal_story.hpp"
 #include "analyzer/engine.hpp"
 #include "analyzer/refine.hpp"
 #include "ir/disassembler.hpp"
@@ -135,6 +136,8 @@ void Engine::report(AbstractState& state, ErrorCode code, uint32_t pc, std::stri
             for (int r : regs)
                 d.registers.push_back(fmt::format("r{} = {}", r, describe_value(state.reg(r), &object_)));
         }
+        d.subject_registers = std::move(regs);
+        if (explorer_ != nullptr) d.path = explorer_->failing_path(pc);
         errors_.push_back(std::move(d));
     }
     state = AbstractState::bottom();
@@ -387,7 +390,10 @@ AnalysisResult analyze_program(const ir::Object& object, const ir::Program& prog
             return analyze_validated(object, validated, options);
         }
     }
-    return analyze_validated(object, program, options);
+    AnalysisResult result = analyze_validated(object, program, options);
+    // Stories from the failing paths; errors with one root cause become one.
+    tell_stories(object, program, result.errors);
+    return result;
 }
 
 namespace {

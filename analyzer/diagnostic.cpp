@@ -56,7 +56,53 @@ std::string counterexample_text(const Counterexample& input) {
     return out;
 }
 
+std::string step_position(const StoryStep& step) {
+    if (step.location) return fmt::format("{}:{}", step.location->file, step.location->line);
+    return fmt::format("instruction {}", step.pc);
+}
+
+// "    file.c:31 (instruction 7): r9 = *(u8 *)(r6 + 14)  -- makes r9 again"
+std::string story_step_text(const StoryStep& step) {
+    std::string out = step.location ? fmt::format("    {} (instruction {}): {}", step_position(step), step.pc, step.instruction)
+                                    : fmt::format("    instruction {}: {}", step.pc, step.instruction);
+    if (!step.note.empty()) out += fmt::format("  -- {}", step.note);
+    return out + "\n";
+}
+
+std::string story_text(const CausalStory& story) {
+    std::string out;
+    if (story.cause != LostFactCause::Unknown) {
+        out += fmt::format("  because {}\n", story.because);
+        for (const auto& step : story.evidence) out += story_step_text(step);
+    }
+    if (!story.origin.empty()) {
+        out += "  where the values came from:\n";
+        for (const auto& step : story.origin) out += story_step_text(step);
+    }
+    if (!story.hint.empty()) out += fmt::format("  fix: {}\n", story.hint);
+    return out;
+}
+
+nlohmann::json story_step_json(const StoryStep& step) {
+    nlohmann::json j = {{"pc", step.pc}, {"instruction", step.instruction}, {"note", step.note}};
+    if (step.location) {
+        j["file"] = step.location->file;
+        j["line"] = step.location->line;
+    }
+    return j;
+}
+
 }  // namespace
+
+nlohmann::json story_json(const CausalStory& story) {
+    nlohmann::json origin = nlohmann::json::array(), evidence = nlohmann::json::array();
+    for (const auto& step : story.origin) origin.push_back(story_step_json(step));
+    for (const auto& step : story.evidence) evidence.push_back(story_step_json(step));
+    nlohmann::json j = {{"cause", std::string(lost_fact_cause_name(story.cause))}, {"origin", origin}, {"evidence", evidence}};
+    if (!story.because.empty()) j["because"] = story.because;
+    if (!story.hint.empty()) j["hint"] = story.hint;
+    return j;
+}
 
 std::string Diagnostic::to_text() const {
     std::string out = fmt::format("error[{}] at instruction {}: {}\n", code_name(), pc, instruction);
@@ -67,6 +113,11 @@ std::string Diagnostic::to_text() const {
         out += "\n";
     }
     for (const auto& r : registers) out += fmt::format("  {}\n", r);
+    if (story) out += story_text(*story);
+    for (const auto& also : also_at)
+        out += also.location ? fmt::format("  also at {} (instruction {}): {}, same cause\n", step_position(also), also.pc,
+                                           also.instruction)
+                             : fmt::format("  also at instruction {}: {}, same cause\n", also.pc, also.instruction);
     if (status != AlarmStatus::None) {
         out += fmt::format("  status: {}", alarm_status_name(status));
         if (!status_reason.empty()) out += fmt::format(" ({})", status_reason);
@@ -90,6 +141,12 @@ nlohmann::json Diagnostic::to_json() const {
         if (!location->text.empty()) j["source"] = location->text;
     }
     j["registers"] = registers;
+    if (story) j["story"] = story_json(*story);
+    if (!also_at.empty()) {
+        nlohmann::json also = nlohmann::json::array();
+        for (const auto& step : also_at) also.push_back(story_step_json(step));
+        j["also_at"] = also;
+    }
     if (status != AlarmStatus::None) {
         j["status"] = std::string(alarm_status_name(status));
         if (!status_reason.empty()) j["status_reason"] = status_reason;

@@ -259,6 +259,8 @@ public:
     std::optional<Value> access_btf_object(uint32_t pc, AbstractState& state, int reg, int64_t offset, int64_t size,
                                            Access access, bool variable_size);
     std::vector<Diagnostic> errors_;
+    // The innermost exploration running, whose path an error's diagnostic records.
+    const Explorer* explorer_ = nullptr;
     std::set<std::pair<uint32_t, ErrorCode>> reported_;
     // Per function: the most stack bytes any of its frames touched on any path
     // (the kernel's subprog stack_depth).

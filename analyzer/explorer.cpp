@@ -67,12 +67,30 @@ AbstractState Explorer::run(uint32_t pc, const AbstractState& entry) {
     first.state = entry;
     first.parent = &root;
     stack_.push_back(std::move(first));
+    // Explorations nest (global functions, callbacks): errors take the innermost path.
+    const Explorer* outer = engine_.explorer_;
+    engine_.explorer_ = this;
     while (!stack_.empty() && !engine_.aborted_) {
         Path path = std::move(stack_.back());
         stack_.pop_back();
+        running_ = &path;
         run_path(path);
+        running_ = nullptr;
     }
+    engine_.explorer_ = outer;
     return returns_;
+}
+
+std::vector<PathStep> Explorer::failing_path(uint32_t pc) const {
+    std::vector<PathStep> steps;
+    if (running_ == nullptr) return steps;
+    std::vector<const Segment*> segments{&running_->segment};
+    for (const Checkpoint* c = running_->parent; c != nullptr; c = c->parent) segments.push_back(&c->segment);
+    for (auto segment = segments.rbegin(); segment != segments.rend(); ++segment)
+        for (const Step& step : (*segment)->steps) steps.push_back(PathStep{step.pc, step.frame, step.opaque, step.stack_frame != Step::NoStack});
+    const size_t frames = running_->state.frame_count();
+    steps.push_back(PathStep{pc, uint8_t(frames > 0 ? frames - 1 : steps.empty() ? 0 : steps.back().frame), false, false});
+    return steps;
 }
 
 AbstractState Explorer::trimmed(const AbstractState& state, uint32_t pc) const {

@@ -12,6 +12,7 @@
 // instruction budget ends it.
 #pragma once
 
+#include "analyzer/diagnostic.hpp"
 #include "analyzer/precision.hpp"
 #include "analyzer/state.hpp"
 
@@ -39,6 +40,10 @@ public:
     // Returns the join of the states in which that function returns (for the
     // program's entry function, whose exits are checked as program exits: bottom).
     AbstractState run(uint32_t pc, const AbstractState& entry);
+    // The running path from this exploration's entry to `pc` (inclusive), for
+    // the diagnostic of an error found there: rebuilt from the checkpoint
+    // parents only when an error is reported, so accepted paths pay nothing.
+    [[nodiscard]] std::vector<PathStep> failing_path(uint32_t pc) const;
 
 private:
     struct Checkpoint {
@@ -107,6 +112,7 @@ private:
 
     Engine& engine_;
     const size_t base_frames_;
+    const Path* running_ = nullptr;  // the path run_path is following
     std::vector<Path> stack_;
     std::deque<Checkpoint> checkpoints_;              // stable addresses
     std::vector<std::vector<Checkpoint*>> explored_;  // per pc: finished checkpoints to compare with

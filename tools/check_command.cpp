@@ -95,9 +95,17 @@ nlohmann::json program_json(const ProgramReport& report, const CheckOptions& opt
 
 // With --source-root, text and JSON name source files as SARIF and GitHub do.
 void relativize_source_paths(analyzer::AnalysisResult& analysis, std::string_view source_root) {
+    auto relativize = [&](std::optional<ir::SourceLocation>& location) {
+        if (location) location->file = relative_source_path(location->file, source_root);
+    };
     for (auto* diagnostics : {&analysis.errors, &analysis.discharged})
-        for (auto& diagnostic : *diagnostics)
-            if (diagnostic.location) diagnostic.location->file = relative_source_path(diagnostic.location->file, source_root);
+        for (auto& diagnostic : *diagnostics) {
+            relativize(diagnostic.location);
+            for (auto& step : diagnostic.also_at) relativize(step.location);
+            if (!diagnostic.story) continue;
+            for (auto& step : diagnostic.story->origin) relativize(step.location);
+            for (auto& step : diagnostic.story->evidence) relativize(step.location);
+        }
 }
 
 void print_program_text(const ProgramReport& report, const ir::Object& object, const CheckOptions& options) {

@@ -40,6 +40,16 @@ std::string diagnostic_sentence(const analyzer::Diagnostic& diagnostic) {
     return fmt::format("{} (instruction {}: {})", diagnostic.message, diagnostic.pc, diagnostic.instruction);
 }
 
+// The cause and its fix, for messages that carry one line: " Because ...; fix: ...".
+std::string story_sentence(const analyzer::Diagnostic& diagnostic) {
+    if (!diagnostic.story || diagnostic.story->cause == analyzer::LostFactCause::Unknown) return {};
+    std::string out = fmt::format(" Because {}.", diagnostic.story->because);
+    if (!diagnostic.story->hint.empty()) out += fmt::format(" Fix: {}.", diagnostic.story->hint);
+    if (!diagnostic.also_at.empty()) out += fmt::format(" Same cause at {} more instruction{}.", diagnostic.also_at.size(),
+                                                        diagnostic.also_at.size() == 1 ? "" : "s");
+    return out;
+}
+
 // What the kernel's rejection says, for SARIF and GitHub; nullopt when there is nothing to report.
 std::optional<std::string> kernel_rejection_sentence(const ProgramReport& report) {
     if (!report.kernel || report.kernel->verdict != kernel::KernelVerdict::Reject) return std::nullopt;
@@ -88,6 +98,47 @@ nlohmann::json sarif_instruction_location(const ProgramReport& report, const ana
             {"message", sarif_message(fmt::format("instruction {} of {}: {}", diagnostic.pc, program_label(*report.program),
                                                   diagnostic.instruction))},
             {"properties", {{"pc", diagnostic.pc}}}};
+}
+
+// The failing path as a SARIF code flow, the standard way a viewer shows a
+// path: one location per source line the path enters (consecutive
+// instructions of one line are one step), the story's steps with their notes
+// marked essential, the error last. Long paths keep only the story's steps.
+nlohmann::json sarif_code_flow(const ProgramReport& report, const analyzer::Diagnostic& diagnostic,
+                               std::string_view source_root) {
+    constexpr size_t MostLocations = 200;
+    std::map<uint32_t, std::string> notes;
+    if (diagnostic.story) {
+        for (const auto& step : diagnostic.story->origin) notes[step.pc] = step.note;
+        for (const auto& step : diagnostic.story->evidence) notes[step.pc] = step.note;
+    }
+    const bool whole_path = diagnostic.path.size() <= MostLocations;
+    nlohmann::json locations = nlohmann::json::array();
+    const ir::SourceLocation* previous = nullptr;
+    for (size_t i = 0; i < diagnostic.path.size(); ++i) {
+        const auto& step = diagnostic.path[i];
+        const bool last = i + 1 == diagnostic.path.size();
+        const auto note = notes.find(step.pc);
+        const ir::SourceLocation* source = report.program->source_line(step.pc);
+        const bool new_line = source != previous && (previous == nullptr || source == nullptr ||
+                                                     source->line != previous->line || source->file != previous->file);
+        previous = source;
+        if (!last && note == notes.end() && !(whole_path && new_line)) continue;
+        nlohmann::json location = sarif_location(report, source, step.pc, source_root);
+        std::string message = last ? diagnostic.message
+                                   : note != notes.end() ? note->second : fmt::format("instruction {}", step.pc);
+        if (step.widened_loop) message = "after the loop, its iterations merged (widening)";
+        location["message"] = sarif_message(message);
+        locations.push_back({{"location", location},
+                             {"importance", last || note != notes.end() ? "essential" : "unimportant"},
+                             {"executionOrder", i},
+                             {"nestingLevel", step.frame},
+                             {"properties", {{"pc", step.pc}}}});
+    }
+    nlohmann::json flow = {{"threadFlows", nlohmann::json::array({{{"locations", locations}}})}};
+    if (diagnostic.story && !diagnostic.story->because.empty())
+        flow["message"] = sarif_message("because " + diagnostic.story->because);
+    return flow;
 }
 
 nlohmann::json sarif_rule(analyzer::ErrorCode code) {
@@ -142,7 +193,7 @@ nlohmann::json sarif_result(const ProgramReport& report, const analyzer::Diagnos
     nlohmann::json result = {{"ruleId", code},
             {"ruleIndex", rule_index},
             {"level", known ? "note" : "error"},
-            {"message", sarif_message(diagnostic_sentence(diagnostic))},
+            {"message", sarif_message(diagnostic_sentence(diagnostic) + story_sentence(diagnostic))},
             {"locations", nlohmann::json::array({sarif_location(report, source, diagnostic.pc, source_root)})},
             {"relatedLocations", nlohmann::json::array({sarif_instruction_location(report, diagnostic, source_root)})},
             // Stable across rebuilds that move instructions: code, program and source line.
@@ -151,6 +202,14 @@ nlohmann::json sarif_result(const ProgramReport& report, const analyzer::Diagnos
                error_fingerprint(code, program_label(*report.program), source, diagnostic.pc, source_root)}}},
             {"properties", properties}};
     if (report.against_baseline) result["baselineState"] = known ? "unchanged" : "new";
+    if (!diagnostic.path.empty()) result["codeFlows"] = nlohmann::json::array({sarif_code_flow(report, diagnostic, source_root)});
+    if (diagnostic.story) result["properties"]["story"] = analyzer::story_json(*diagnostic.story);
+    for (const auto& also : diagnostic.also_at) {
+        const ir::SourceLocation* where = also.location ? &*also.location : nullptr;
+        nlohmann::json location = sarif_location(report, where, also.pc, source_root);
+        location["message"] = sarif_message(fmt::format("the same cause at instruction {}: {}", also.pc, also.note));
+        result["relatedLocations"].push_back(std::move(location));
+    }
     return result;
 }
 
@@ -292,7 +351,8 @@ std::string github_report(std::span<const ProgramReport> reports, std::string_vi
             // A known rejection (--baseline) is a notice: it does not fail the gate.
             out += github_command(report.known(i) ? "notice" : "error", file, source,
                                   fmt::format("bpfvet {}{}", diagnostic.code_name(), report.known(i) ? " (baseline)" : ""),
-                                  fmt::format("{}: {}", program_label(*report.program), diagnostic_sentence(diagnostic)));
+                                  fmt::format("{}: {}{}", program_label(*report.program), diagnostic_sentence(diagnostic),
+                                              story_sentence(diagnostic)));
         }
         if (auto sentence = kernel_rejection_sentence(report)) {
             const ir::SourceLocation* source = location_at(report, report.kernel->error_pc);

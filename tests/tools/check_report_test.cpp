@@ -87,6 +87,13 @@ const std::map<std::string, SarifObjectRule>& sarif_rules() {
           {},
           {{"startLine"}, {"charOffset"}, {"byteOffset"}}}},
         {"logicalLocation", {{"name", "index", "fullyQualifiedName", "decoratedName", "parentIndex", "kind", "properties"}, {}, {}}},
+        {"codeFlow", {{"message", "threadFlows", "properties"}, {"threadFlows"}, {}}},
+        {"threadFlow", {{"id", "message", "initialState", "immutableState", "locations", "properties"}, {"locations"}, {}}},
+        {"threadFlowLocation",
+         {{"index", "location", "stack", "kinds", "taxa", "module", "state", "nestingLevel", "executionOrder",
+           "executionTimeUtc", "importance", "webRequest", "webResponse", "properties"},
+          {},
+          {}}},
     };
     return rules;
 }
@@ -193,6 +200,25 @@ private:
         }
         array(value, "logicalLocations", path, [&](const json& item, const std::string& p) { logical_location(item, p); }, true);
     }
+    void code_flow(const json& value, const std::string& path) {
+        if (!object(value, "codeFlow", path)) return;
+        if (value.contains("message")) message(value["message"], path + ".message");
+        if (value.contains("threadFlows") && value["threadFlows"].empty()) fail(path + ".threadFlows", "needs at least one item");
+        array(value, "threadFlows", path, [&](const json& flow, const std::string& p) {
+            if (!object(flow, "threadFlow", p)) return;
+            if (flow.contains("message")) message(flow["message"], p + ".message");
+            if (flow.contains("locations") && flow["locations"].empty()) fail(p + ".locations", "needs at least one item");
+            array(flow, "locations", p, [&](const json& step, const std::string& q) {
+                if (!object(step, "threadFlowLocation", q)) return;
+                if (step.contains("location")) location(step["location"], q + ".location");
+                integer_at_least(step, "nestingLevel", 0, q);
+                integer_at_least(step, "executionOrder", -1, q);
+                if (step.contains("importance") && step["importance"] != "important" && step["importance"] != "essential" &&
+                    step["importance"] != "unimportant")
+                    fail(q + ".importance", "not an importance");
+            });
+        });
+    }
     void rule(const json& value, const std::string& path) {
         if (!object(value, "reportingDescriptor", path)) return;
         string_if_present(value, "id", path);
@@ -215,6 +241,7 @@ private:
         if (value.contains("message")) message(value["message"], path + ".message");
         array(value, "locations", path, [&](const json& item, const std::string& p) { location(item, p); });
         array(value, "relatedLocations", path, [&](const json& item, const std::string& p) { location(item, p); }, true);
+        array(value, "codeFlows", path, [&](const json& item, const std::string& p) { code_flow(item, p); });
         if (value.contains("partialFingerprints"))
             for (const auto& [key, item] : value["partialFingerprints"].items())
                 if (!item.is_string()) fail(path + ".partialFingerprints." + key, "must be a string");
@@ -517,6 +544,38 @@ TEST(CheckFormatsCli, GithubAnnotations) {
     static const std::regex annotation("::error file=[^,:]*bad_null_dereference\\.c,line=[1-9][0-9]*(,col=[1-9][0-9]*)?,"
                                        "title=bpfvet null-dereference::[^\\n]+\\n");
     EXPECT_TRUE(std::regex_search(rejected.output, annotation)) << rejected.output;
+}
+
+// The causal story: SARIF code flows along the failing path, the cause and its fix in GitHub's message.
+const std::filesystem::path NotACopy = std::filesystem::path(BPFVET_CORPUS_BUILD_DIR) / "bad_bound_not_a_copy.o";
+
+TEST(CheckFormatsCli, SarifCodeFlowTellsTheStory) {
+    SKIP_WITHOUT_CORPUS();
+    auto rejected = run_cli("check " + quote(NotACopy) + " --format sarif");
+    ASSERT_EQ(rejected.exit_code, 1) << rejected.output;
+    const json log = json::parse(rejected.output);
+    EXPECT_EQ(sarif_problems(log), "") << log.dump(2);
+    const auto& result = log["runs"][0]["results"][0];
+    ASSERT_TRUE(result.contains("codeFlows")) << result.dump(2);
+    const auto& flow = result["codeFlows"][0];
+    EXPECT_NE(flow["message"]["text"].get<std::string>().find("because the bound was checked on r8"), std::string::npos);
+    const auto& steps = flow["threadFlows"][0]["locations"];
+    ASSERT_GE(steps.size(), 3u);
+    // The path's steps in order, the story's steps essential with their notes, the error last.
+    std::vector<std::string> essential;
+    for (const auto& step : steps)
+        if (step["importance"] == "essential") essential.push_back(step["location"]["message"]["text"]);
+    EXPECT_TRUE(std::ranges::any_of(essential, [](const std::string& m) { return m == "bounds r8"; })) << steps.dump(2);
+    EXPECT_EQ(steps.back()["properties"]["pc"], result["properties"]["pc"]);
+    EXPECT_EQ(result["properties"]["story"]["cause"], "checked-on-copy");
+}
+
+TEST(CheckFormatsCli, GithubMessageNamesTheCauseAndTheFix) {
+    SKIP_WITHOUT_CORPUS();
+    auto rejected = run_cli("check " + quote(NotACopy) + " --format github");
+    EXPECT_EQ(rejected.exit_code, 1) << rejected.output;
+    EXPECT_NE(rejected.output.find("Because the bound was checked on r8"), std::string::npos) << rejected.output;
+    EXPECT_NE(rejected.output.find("Fix: compare the register the access uses (r9)"), std::string::npos) << rejected.output;
 }
 
 TEST(CheckFormatsCli, JunitOneTestCasePerProgram) {
