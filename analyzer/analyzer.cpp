@@ -273,7 +273,8 @@ void Engine::check_exit(uint32_t pc, AbstractState& state) {
         // The kernel's "Unreleased reference id=N alloc_insn=M".
         const Reference& held = state.references().front();
         const ir::Instruction& call = program_.instructions[held.pc];
-        std::string_view name = ir::helper_name(call.imm);
+        const ir::Program::KfuncCall* kfunc = call.is_kfunc_call() ? program_.kfunc_call(held.pc) : nullptr;
+        std::string_view name = kfunc ? std::string_view(kfunc->name) : ir::helper_name(call.imm);
         report(state, ErrorCode::UnreleasedReference, pc,
                fmt::format("the program may exit still holding the reference taken by {} at instruction {} "
                            "(id {}); release it on every path",

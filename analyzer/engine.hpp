@@ -172,6 +172,9 @@ private:
     void execute_lddw(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     void execute_legacy_packet_load(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     void execute_helper_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
+    // transfer_kfunc.cpp: a call of a kernel function, checked against its
+    // row in the kfunc table and its prototype in the kernel's BTF.
+    void execute_kfunc_call(uint32_t pc, AbstractState& state);
     void execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     // A callback run by a helper any number of times (or later, when async):
     // false when it reported (callbacks.cpp).

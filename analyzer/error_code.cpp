@@ -6,7 +6,7 @@
 namespace bpfvet::analyzer {
 namespace {
 
-constexpr std::array<ErrorCodeInfo, 28> error_codes{{
+constexpr std::array<ErrorCodeInfo, 32> error_codes{{
     {ErrorCode::UninitializedRegister, "uninitialized-register",
      "a register is read before anything was written to it",
      "assign the register on every path that reaches this instruction"},
@@ -80,8 +80,8 @@ constexpr std::array<ErrorCodeInfo, 28> error_codes{{
      "an instruction is malformed or not allowed",
      "recompile the program with a supported compiler and target"},
     {ErrorCode::UnreleasedReference, "unreleased-reference",
-     "a reference taken by the program (a socket lookup, a ring buffer reservation) is still held at exit",
-     "release sockets with bpf_sk_release and submit or discard ring buffer records on every path"},
+     "a reference taken by the program (a socket lookup, a ring buffer reservation, an acquiring kfunc) is still held at exit",
+     "release sockets with bpf_sk_release, submit or discard ring buffer records, and release kfunc-acquired objects on every path"},
     {ErrorCode::MisalignedAccess, "misaligned-access",
      "a stack access, or an atomic operation, is not aligned to its size",
      "access stack variables and atomic counters at offsets that are multiples of the access size"},
@@ -91,6 +91,18 @@ constexpr std::array<ErrorCodeInfo, 28> error_codes{{
     {ErrorCode::SpinLock, "spin-lock",
      "a bpf_spin_lock is misused: not the value's lock, taken twice, not released, or held across a call or exit",
      "take one lock at a time through a map value pointer, call nothing while holding it, unlock it on every path"},
+    {ErrorCode::UnknownKfunc, "unknown-kfunc",
+     "the program calls a kernel function (kfunc) that Linux 6.18 does not have, or that the kernel BTF lacks",
+     "call a kfunc the kernel offers (its BTF lists them), or add its row to analyzer/kfunc_table.cpp"},
+    {ErrorCode::UnmodelledKfunc, "unmodelled-kfunc",
+     "the kfunc takes or returns something this analyzer does not model yet (iterators, dynptrs, allocated objects, ...)",
+     "check the program with the kernel itself (check --kernel)"},
+    {ErrorCode::KfuncNotAllowed, "kfunc-not-allowed",
+     "this kfunc may not be called from this program type, or not without a GPL-compatible license",
+     "use a kfunc registered for this program type, or load the program with another type"},
+    {ErrorCode::KfuncArgument, "kfunc-argument",
+     "a kfunc is called with an argument of the wrong kind: not trusted, possibly null, released already, ...",
+     "pass pointers the kernel trusts (acquired references, tp_btf arguments) and check them against null first"},
 }};
 
 }  // namespace

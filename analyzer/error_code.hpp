@@ -38,6 +38,10 @@ enum class ErrorCode {
     MisalignedAccess,
     DivisionByZero,
     SpinLock,
+    UnknownKfunc,
+    UnmodelledKfunc,
+    KfuncNotAllowed,
+    KfuncArgument,
 };
 
 struct ErrorCodeInfo {

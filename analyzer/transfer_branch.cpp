@@ -323,11 +323,8 @@ void Engine::execute(uint32_t pc, AbstractState& state) {
     case ir::InstructionClass::Jmp32:
         if (insn.is_helper_call()) execute_helper_call(pc, insn, state);
         else if (insn.is_local_call()) execute_local_call(pc, insn, state);
-        else if (insn.is_call())
-            report(state, ErrorCode::InvalidInstruction, pc,
-                   insn.is_kfunc_call() ? "calls to kernel functions (kfuncs) are not supported"
-                                        : "indirect calls are not supported",
-                   {});
+        else if (insn.is_kfunc_call()) execute_kfunc_call(pc, state);
+        else if (insn.is_call()) report(state, ErrorCode::InvalidInstruction, pc, "indirect calls are not supported", {});
         return;  // goto, exit and conditional jumps are handled by the fixpoint
     }
 }

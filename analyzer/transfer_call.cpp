@@ -16,6 +16,9 @@ constexpr int32_t map_lookup_helper = 1;
 constexpr int32_t tail_call_helper = 12;
 constexpr int32_t spin_unlock_helper = 94;
 constexpr int32_t sk_fullsock_helper = 95;
+// Returns the current task, trusted and never null (RET_PTR_TO_BTF_ID_TRUSTED):
+// modelled when the kernel BTF names struct task_struct.
+constexpr int32_t current_task_btf_helper = 158;
 
 std::string helper_label(const HelperPrototype& helper) { return fmt::format("{}#{}", helper.name, helper.id); }
 
@@ -53,7 +56,10 @@ bool Engine::check_helper_gates(uint32_t pc, AbstractState& state, const HelperP
                {});
         return false;
     }
-    if (std::string_view what = unmodelled_result(helper.returns); !what.empty()) {
+    const bool typed_current_task =
+        helper.id == current_task_btf_helper && options_.kernel_btf &&
+        options_.kernel_btf->find(ir::BtfKind::Struct, "task_struct");
+    if (std::string_view what = unmodelled_result(helper.returns); !what.empty() && !typed_current_task) {
         report(state, ErrorCode::UnmodelledHelper, pc,
                fmt::format("{} returns {}, which this analyzer does not model", helper_label(helper), what), {});
         return false;
@@ -533,8 +539,14 @@ void Engine::execute_helper_call(uint32_t pc, const ir::Instruction& insn, Abstr
             state.derive(parent.id, id);
         break;
     }
+    case ReturnKind::KernelObject: {
+        if (helper->id != current_task_btf_helper) return;  // refused by check_helper_gates
+        const uint32_t task = *options_.kernel_btf->find(ir::BtfKind::Struct, "task_struct");
+        result = Value::make_pointer(PointerKind::BtfObject, task, Scalar::constant(0));
+        result.trusted = true;
+        break;
+    }
     case ReturnKind::TcpSockOrNull:
-    case ReturnKind::KernelObject:
     case ReturnKind::MemoryOrNull: return;  // refused by check_helper_gates
     }
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();

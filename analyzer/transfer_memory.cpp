@@ -519,6 +519,10 @@ std::optional<Value> Engine::access_btf_context(uint32_t pc, AbstractState& stat
     Value result = Value::make_pointer(PointerKind::BtfObject, load.struct_id, Scalar::constant(0), load.maybe_null,
                                        load.maybe_null ? fresh_id(state, pc, IdTag::Lookup) : 0);
     result.memory_tag = load.memory_tag;
+    // The kernel trusts the arguments of tp_btf and iterator programs
+    // (prog_args_trusted), not those of fentry/fexit; LSM hooks are left
+    // untrusted here (the kernel trusts all but a few, which we do not list).
+    result.trusted = btf_attach_->kind == BtfAttachKind::RawTracepoint || btf_attach_->kind == BtfAttachKind::Iterator;
     return result;
 }
 

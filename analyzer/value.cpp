@@ -30,7 +30,7 @@ bool same_value(const Value& a, const Value& b) {
     case ValueKind::Scalar: return same_link(a, b) && same_scalar(a.number, b.number);
     case ValueKind::Pointer:
         return a.pointer == b.pointer && a.region == b.region && a.maps == b.maps && a.maybe_null == b.maybe_null &&
-               a.memory_tag == b.memory_tag && a.end_relation == b.end_relation && a.id == b.id &&
+               a.memory_tag == b.memory_tag && a.trusted == b.trusted && a.end_relation == b.end_relation && a.id == b.id &&
                same_scalar(a.number, b.number);
     }
     return false;
@@ -80,6 +80,7 @@ Value join_shapes(const Value& a, const Value& b) {
         Value v = Value::make_pointer(a.pointer, a.region, a.number.join(b.number), a.maybe_null || b.maybe_null,
                                       a.id == b.id ? a.id : 0);
         v.memory_tag = a.memory_tag;
+        v.trusted = a.trusted && b.trusted;  // trusted only if trusted on both paths
         v.end_relation = std::min(a.end_relation, b.end_relation);  // what both paths know
         return v;
     }
@@ -200,6 +201,7 @@ bool value_leq_ignoring_links(const Value& a, const Value& b) {
     if (a.pointer != b.pointer || (a.maybe_null && !b.maybe_null)) return false;
     if (a.end_relation < b.end_relation) return false;  // b's paths relied on knowing more
     if (a.pointer == PointerKind::BtfObject && (a.region != b.region || a.memory_tag != b.memory_tag)) return false;
+    if (b.trusted && !a.trusted) return false;  // b's paths relied on the kernel trusting it
     if (a.region != b.region || a.maps != b.maps) {
         uint64_t ma = map_mask(a), mb = map_mask(b);
         if (ma == 0 || mb == 0 || (ma & ~mb) != 0) return false;
@@ -274,10 +276,11 @@ std::string describe_value(const Value& value, const ir::Object* object) {
                                             : std::string("pointer to a socket");
         break;
     case PointerKind::BtfObject:
-        what = fmt::format("pointer to a kernel object (BTF type {}{})", value.region,
+        what = fmt::format("pointer to a kernel object (BTF type {}{}{})", value.region,
                            value.memory_tag == 1   ? ", __user memory"
                            : value.memory_tag == 2 ? ", __percpu memory"
-                                                   : "");
+                                                   : "",
+                           value.trusted ? ", trusted" : "");
         break;
     default: what = fmt::format("pointer to {}", pointer_kind_name(value.pointer)); break;
     }

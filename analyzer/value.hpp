@@ -78,6 +78,11 @@ struct Value {
     // w7 -= 54` makes r7 the base r4 minus 54. A bound learned on one linked
     // value then bounds the others (the kernel's BPF_ADD_CONST links, 6.11 on).
     bool delta_half = false;
+    // BtfObject: an object the kernel trusts (PTR_TRUSTED or a reference the
+    // program holds): one acquired from a kfunc, or an argument of a hook whose
+    // arguments the kernel trusts (tp_btf, iter). Kfuncs with KF_TRUSTED_ARGS or
+    // KF_RCU accept only these; pointers loaded from them are not. (Placed in padding.)
+    bool trusted = false;
     // For numbers read from argument N of a BTF-typed program that no kernel
     // BTF typed: N + 1, so that dereferencing one can say why (message only;
     // joins and comparisons ignore it). For pointers see PointerKind.

@@ -159,12 +159,14 @@ void BtfTypes::add_argument_tags(uint32_t function_id, std::vector<FunctionParam
 
 std::optional<BtfTypes::FunctionSignature> BtfTypes::function_signature(std::string_view name) const {
     constexpr uint32_t global_linkage = 1;  // BTF_FUNC_GLOBAL
+    constexpr uint32_t extern_linkage = 2;  // BTF_FUNC_EXTERN
     for (uint32_t id = 1; id < parser_.typesCount(); ++id) {
         const auto* type = parser_.findType(id);
         if (!type || type->getKind() != llvm::BTF::BTF_KIND_FUNC || parser_.findString(type->NameOff).str() != name) continue;
         FunctionSignature signature;
         signature.type_id = id;
         signature.global = type->getVlen() == global_linkage;
+        signature.external = type->getVlen() == extern_linkage;
         const auto* proto = parser_.findType(type->Type);
         if (!proto || proto->getKind() != llvm::BTF::BTF_KIND_FUNC_PROTO) return signature;
         signature.returns_value = proto->Type != 0;

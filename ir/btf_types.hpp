@@ -35,6 +35,9 @@ public:
     // The FUNC named `name`: whether its linkage is global, and its parameters.
     struct FunctionSignature {
         bool global = false;
+        // BTF_FUNC_EXTERN: declared, not defined here (`extern ... __ksym`,
+        // a kernel function that libbpf resolves by name).
+        bool external = false;
         std::vector<FunctionParameter> parameters;
         bool returns_value = true;
         uint32_t type_id = 0;  // the FUNC's id

@@ -103,6 +103,13 @@ private:
     // sees it, whether or not a symbol names it: split functions there.
     void split_functions_at_call_targets();
     std::vector<uint8_t> finalized_btf() const;
+    // Whether `symbol` is a kernel function: BTF declares it FUNC with extern
+    // linkage, which is how libbpf tells a kfunc from a missing function.
+    [[nodiscard]] bool is_kernel_function(const std::string& symbol) const {
+        if (!btf_) return false;
+        auto signature = BtfTypes(*btf_).function_signature(symbol);
+        return signature && signature->external;
+    }
     void attach_btf(Program& program, const std::vector<std::pair<const CodeSection*, uint32_t>>& origin);
     std::string section_name(uint64_t index) const {
         auto it = section_names_.find(index);
@@ -600,7 +607,14 @@ Expected<Program> Loader::link_program(const CodeSection& entry_section, const F
             if (!is_call && !is_function_pointer) continue;
             if (auto relocation = section.relocations.find(s);
                 relocation != section.relocations.end() && relocation->second.undefined) {
-                if (is_call) program.unresolved_calls.push_back({new_pc, relocation->second.symbol});
+                if (is_call && is_kernel_function(relocation->second.symbol)) {
+                    Instruction& insn = program.instructions[new_pc];
+                    insn.src = uint8_t(CallKind::Kfunc);
+                    insn.imm = 0;
+                    program.kfunc_calls.push_back({new_pc, relocation->second.symbol});
+                } else if (is_call) {
+                    program.unresolved_calls.push_back({new_pc, relocation->second.symbol});
+                }
                 continue;
             }
             auto resolved = call_target(section, s);

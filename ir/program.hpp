@@ -152,6 +152,22 @@ struct Program {
         std::string symbol;
     };
     std::vector<UnresolvedCall> unresolved_calls;
+    // Calls of kernel functions (kfuncs): `extern ... __ksym` functions, which
+    // BTF declares with extern linkage. The call instruction is made a kfunc
+    // call (src BPF_PSEUDO_KFUNC_CALL, imm 0) as libbpf does before it writes
+    // the kernel's BTF id into imm; the name is what the analyzer, the runtime
+    // and the kernel loader resolve.
+    struct KfuncCall {
+        uint32_t pc = 0;
+        std::string name;
+    };
+    std::vector<KfuncCall> kfunc_calls;
+    // The kfunc called at pc, nullptr when pc is no named kfunc call.
+    [[nodiscard]] const KfuncCall* kfunc_call(size_t pc) const {
+        for (const auto& call : kfunc_calls)
+            if (call.pc == pc) return &call;
+        return nullptr;
+    }
     // What the validator found (ir/validator.hpp); empty for well-formed code.
     std::vector<Defect> defects;
 

@@ -635,6 +635,36 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
         result.message = "unresolved call to " + program.unresolved_calls.front().symbol;
         return result;
     }
+    // libbpf writes each kfunc's BTF id in the kernel into its call's imm
+    // (bpf_object__resolve_ksym_func_btf_id); a name the kernel does not
+    // have fails the load before the kernel sees it.
+    if (std::ranges::any_of(program.kfunc_calls, [&](const auto& call) { return program.instructions[call.pc].imm == 0; })) {
+        std::shared_ptr<const ir::KernelBtf> btf = options.kernel_btf;
+        if (!btf) {
+            auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
+            if (!parsed) {
+                result.verdict = KernelVerdict::Unavailable;
+                result.error = ENOENT;
+                result.message = "no kernel BTF to resolve kfuncs in: " + parsed.error();
+                return result;
+            }
+            btf = std::move(*parsed);
+        }
+        ir::Program resolved = program;
+        for (const auto& call : program.kfunc_calls) {
+            auto id = btf->find(ir::BtfKind::Function, call.name);
+            if (!id) {
+                result.verdict = KernelVerdict::LoaderError;
+                result.error = ESRCH;
+                result.message = fmt::format("extern (func ksym) '{}': not found in kernel BTF", call.name);
+                return result;
+            }
+            resolved.instructions[call.pc].imm = int32_t(*id);
+        }
+        KernelLoadOptions with_btf = options;
+        with_btf.kernel_btf = std::move(btf);
+        return load_in_kernel(object, resolved, type, with_btf, loaded);
+    }
     // Programs typed by kernel BTF name their target by its BTF id, which
     // libbpf looks up before loading (and fails to find, like us, when absent).
     uint32_t btf_id = 0;

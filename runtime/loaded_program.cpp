@@ -88,8 +88,11 @@ link_program(const ir::Program& program, std::span<Map* const> maps, const Helpe
             loaded->resolved[pc] = reinterpret_cast<uint64_t>(helper->function);
             loaded->helpers_used.push_back(insn.imm);
         } else if (insn.is_kfunc_call()) {
+            // No kfunc has a user-space implementation yet: refuse by name.
+            const ir::Program::KfuncCall* kfunc = program.kfunc_call(pc);
             return std::unexpected(error_at(program, file, pc,
-                fmt::format("kfunc call (BTF id {}) is not supported by the runtime", insn.imm)));
+                kfunc ? fmt::format("the kernel function (kfunc) {} is not implemented by the runtime", kfunc->name)
+                      : fmt::format("kfunc call (BTF id {}) is not supported by the runtime", insn.imm)));
         } else if (insn.is_local_call()) {
             int64_t target = int64_t(pc) + insn.imm + 1;
             if (target < 0 || size_t(target) >= code.size())

@@ -88,7 +88,10 @@ void add_selection_options(CLI::App& command, ProgramSelection& selection, bool 
 
 std::optional<std::shared_ptr<const ir::KernelBtf>> KernelBtfLoader::for_program(const ir::Program& program,
                                                                                 ir::ProgramType type) {
-    if (!analyzer::btf_attach_kind(type, program.section)) return std::shared_ptr<const ir::KernelBtf>();
+    // BTF-typed programs read their arguments through it; kfunc calls take
+    // their prototypes from it.
+    if (!analyzer::btf_attach_kind(type, program.section) && program.kfunc_calls.empty())
+        return std::shared_ptr<const ir::KernelBtf>();
     if (tried_) {
         if (!btf_ && !path_.empty()) return std::nullopt;
         return btf_;

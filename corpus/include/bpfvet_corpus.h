@@ -52,6 +52,27 @@ typedef __s64 s64;
 
 #define LICENSE_GPL char _license[] SEC("license") = "GPL"
 
+/* Kernel functions (kfuncs): `extern ... __ksym` declarations, which BTF
+ * records with extern linkage and the loader resolves by name against the
+ * kernel's BTF, as libbpf does. */
+#define __ksym __attribute__((section(".ksyms")))
+struct task_struct;
+struct cgroup;
+struct cpumask;
+struct bpf_cpumask;
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+extern struct cgroup *bpf_cgroup_from_id(u64 cgid) __ksym;
+extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym;
+extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
+extern long bpf_task_under_cgroup(struct task_struct *task, struct cgroup *ancestor) __ksym;
+extern struct bpf_cpumask *bpf_cpumask_create(void) __ksym;
+extern void bpf_cpumask_release(struct bpf_cpumask *cpumask) __ksym;
+extern void bpf_cpumask_set_cpu(u32 cpu, struct bpf_cpumask *cpumask) __ksym;
+extern _Bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym;
+extern u32 bpf_cpumask_weight(const struct cpumask *cpumask) __ksym;
+
 /* For programs written in BPF assembly (asm volatile in a __naked function),
  * as the kernel's verifier selftests do: %[name] operands. */
 #define __imm(name) [name] "i"(name)
@@ -87,6 +108,7 @@ static u32 (*bpf_get_smp_processor_id)(void) = (void *)8;
 static long (*bpf_skb_store_bytes)(void *skb, u32 offset, const void *from, u32 len, u64 flags) = (void *)9;
 static long (*bpf_tail_call)(void *ctx, void *prog_array_map, u32 index) = (void *)12;
 static u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
+static u64 (*bpf_get_current_cgroup_id)(void) = (void *)80;
 static u64 (*bpf_get_current_uid_gid)(void) = (void *)15;
 static long (*bpf_get_current_comm)(void *buf, u32 size_of_buf) = (void *)16;
 static long (*bpf_perf_event_output)(void *ctx, void *map, u64 flags, void *data, u64 size) = (void *)25;

@@ -92,7 +92,7 @@ TEST_P(AnalyzerAgreement, VerdictAndErrorCodeMatchTheManifest) {
     analyzer::AnalysisOptions options;
     options.unprivileged = c.program.unprivileged;
     if (c.program.needs == "refinement") options.refine = analyzer::Refinement::Z3;
-    if (analyzer::btf_attach_kind(program->type, program->section)) {
+    if (analyzer::btf_attach_kind(program->type, program->section) || !program->kfunc_calls.empty()) {
         options.kernel_btf = running_kernel_btf();
         if (!options.kernel_btf) GTEST_SKIP() << ir::DefaultKernelBtfPath << " is absent: BTF-typed arguments cannot be typed";
     }

@@ -57,6 +57,7 @@ inline constexpr std::string_view ErrorCodes[] = {
     "pointer-comparison", "pointer-leak", "helper-argument", "unknown-helper", "helper-not-allowed",
     "read-only-write", "unbounded-loop", "return-value", "unreachable-instruction", "stack-depth",
     "invalid-map-reference", "tail-call", "unreleased-reference", "invalid-instruction", "spin-lock",
+    "kfunc-argument", "kfunc-not-allowed",
 };
 
 // "0a1B" -> {0x0a, 0x1b}; an error for odd length or a non-hex character.

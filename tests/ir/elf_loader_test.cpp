@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -200,6 +201,35 @@ TEST(ElfLoader, ADefectRejectsOnlyItsOwnProgram) {
     EXPECT_TRUE(std::ranges::any_of(dead_write->defects, [](const Defect& d) {
         return d.scope == Defect::Scope::WhenReached && d.message.find("r10") != std::string::npos;
     }));
+}
+
+}  // namespace
+}  // namespace bpfvet::ir
+
+namespace bpfvet::ir {
+namespace {
+
+// `extern ... __ksym` functions (BTF FUNC with extern linkage) are kfunc calls
+// that keep their names, never unresolved calls.
+TEST(ElfLoader, ExternKernelFunctionsBecomeNamedKfuncCalls) {
+    const auto path = std::filesystem::path(BPFVET_CORPUS_BUILD_DIR) / "task_kfuncs.o";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " was not built";
+    auto object = load_object(path.string());
+    ASSERT_TRUE(object) << object.error().to_string();
+    auto program = std::ranges::find(object->programs, "track_new_task", &Program::name);
+    ASSERT_NE(program, object->programs.end());
+    EXPECT_TRUE(program->unresolved_calls.empty());
+    std::vector<std::string> names;
+    for (const auto& call : program->kfunc_calls) {
+        EXPECT_TRUE(program->instructions[call.pc].is_kfunc_call()) << call.name;
+        EXPECT_EQ(program->instructions[call.pc].imm, 0) << call.name;
+        EXPECT_EQ(program->kfunc_call(call.pc), &call);
+        names.push_back(call.name);
+    }
+    EXPECT_NE(std::ranges::find(names, "bpf_task_acquire"), names.end());
+    EXPECT_NE(std::ranges::find(names, "bpf_cgroup_from_id"), names.end());
+    EXPECT_NE(std::ranges::find(names, "bpf_task_release"), names.end());
+    EXPECT_EQ(program->kfunc_call(0), nullptr);  // the first instruction loads ctx[0]
 }
 
 }  // namespace
