@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -405,6 +406,7 @@ int run_compare(const CompareOptions& options) {
                    totals.compared, rows.size(), joined.size(), totals.changed, totals.accept_to_other,
                    totals.other_to_accept, totals.missing, totals.added);
     }
+    std::fflush(stdout);  // the report first, whole, then the note on stderr
     if (totals.accept_to_other > 0) {
         fmt::print(stderr, "bpfvet compare: {} program(s) accepted in A are not accepted in B\n", totals.accept_to_other);
         return ExitRejected;

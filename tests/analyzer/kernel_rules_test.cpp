@@ -246,7 +246,8 @@ TEST(KernelRules, LegacyLoadGivesAnUnknownNumberAsTheKernelSays) {
     out:
         r0 = 0
         exit)";
-    for (auto [width, limit] : {std::pair{"u8", 255u}, {"u16", 65535u}, {"u32", 4294967295u}}) {
+    // (A u32 load cannot be told apart this way: an immediate of 0xffffffff is -1, all of u64.)
+    for (auto [width, limit] : {std::pair{"u8", 255u}, {"u16", 65535u}}) {
         auto loaded = check(fmt::format(fmt::runtime(program), width, 4, limit), Socket);
         EXPECT_TRUE(loaded.rejected_with("memory-access")) << width << ": " << loaded.codes();
     }

@@ -149,7 +149,8 @@ TEST_F(CompareCommand, CsvAndMarkdown) {
 TEST_F(CompareCommand, SortsByAnyFieldAndChoosesColumns) {
     auto names = [&](const std::string& options) {
         std::vector<std::string> programs;
-        for (const auto& row : compare_json(options)["programs"]) programs.push_back(row["program"]);
+        const nlohmann::json json = compare_json(options);  // kept alive for the loop
+        for (const auto& row : json["programs"]) programs.push_back(row["program"]);
         return programs;
     };
     EXPECT_EQ(names("--sort steps_b:desc"), (std::vector<std::string>{"p3", "p2", "p1", "p5", "p4"}))
