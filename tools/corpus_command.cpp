@@ -65,6 +65,7 @@ struct CorpusOptions {
     uint64_t max_steps = 1'000'000;
     size_t max_disjuncts = 32;
     std::string types_from;
+    std::string kernel_btf;  // empty: /sys/kernel/btf/vmlinux when it exists, as check
     std::string plot;
     std::string from;
 };
@@ -182,7 +183,7 @@ nlohmann::json record_options(const CorpusOptions& options) {
     return {{"unprivileged", options.unprivileged},     {"max_steps", options.max_steps},
             {"max_disjuncts", options.max_disjuncts},   {"budget_seconds", options.budget_seconds},
             {"budget_mb", options.budget_mb},           {"kernel", options.kernel},
-            {"types_from", options.types_from}};
+            {"types_from", options.types_from},         {"kernel_btf", options.kernel_btf}};
 }
 
 // Why a worker stopped without answering for the program it was busy with.
@@ -319,7 +320,8 @@ private:
               {"max_disjuncts", options_.max_disjuncts},
               {"budget_seconds", options_.budget_seconds},
               {"budget_mb", options_.budget_mb},
-              {"kernel", options_.kernel}}},
+              {"kernel", options_.kernel},
+              {"kernel_btf", options_.kernel_btf}}},
         };
         // A kernel load is not bounded by our budget; it gets one of its own.
         const double per_program = options_.budget_seconds * (options_.kernel ? 2 : 1) + WorkerMarginSeconds;
@@ -561,6 +563,8 @@ void register_corpus_command(CLI::App& app, CommandAction& action) {
     command->add_option("--types-from", options->types_from,
                         "CSV with columns file,section,program,prog_type (e.g. kernel-verdicts.csv): the type of each "
                         "program whose section name implies none");
+    command->add_option("--kernel-btf", options->kernel_btf,
+                        "Kernel BTF for BTF-typed programs and kfuncs (default: /sys/kernel/btf/vmlinux when present)");
     command->add_option("--plot", options->plot, "Write an SVG: our time against the kernel's, and a histogram of times");
     command->add_option("--from", options->from, "With --plot: plot this results file instead of running");
     command->callback([options, &action] { action = [options] { return run_corpus(*options); }; });

@@ -3,6 +3,7 @@
 #include "tools/corpus_worker.hpp"
 
 #include "analyzer/analyzer.hpp"
+#include "ir/core_relocation.hpp"
 #include "ir/elf_loader.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
@@ -130,6 +131,9 @@ int run_analyze(const nlohmann::json& job) {
     analysis.max_disjuncts = options.value("max_disjuncts", analysis.max_disjuncts);
     analysis.max_seconds = options.value("budget_seconds", analysis.max_seconds);
     const bool with_kernel = options.value("kernel", false);
+    // BTF-typed programs and kfunc calls are typed from the kernel's BTF, CO-RE
+    // relocations applied, as check does: a corpus run gives check's verdicts.
+    KernelBtfLoader kernel_btf(options.value("kernel_btf", std::string()));
 
     for (const nlohmann::json& wanted : job.at("programs")) {
         CorpusRecord record;
@@ -166,16 +170,28 @@ int run_analyze(const nlohmann::json& job) {
             continue;
         }
         analysis.type = *type;
+        auto btf = kernel_btf.for_program(*program, *type);
+        if (!btf) {
+            record.verdict = VerdictBadInput;
+            record.error_message = "the kernel BTF '" + options.value("kernel_btf", std::string()) + "' is unusable";
+            emit(to_json(record));
+            continue;
+        }
+        analysis.kernel_btf = *btf;
+        std::optional<ir::Program> relocated;
+        if (*btf && !program->core_relocations.empty())
+            if (auto moved = ir::relocate_for_kernel(*object, *program, **btf)) relocated = std::move(*moved);
+        const ir::Program& analysed = relocated ? *relocated : *program;
         if (hook_names(CrashHookVariable, record.key.program)) std::raise(SIGKILL);
         if (hook_names(HangHookVariable, record.key.program))
             for (;;) pause();
 
         reset_peak_memory();
-        analyze_into(record, *object, *program, analysis);
+        analyze_into(record, *object, analysed, analysis);
         record.peak_kib = peak_memory_kib();
         if (with_kernel) {
             auto type = ir::program_type_from_name(record.type);
-            record.kernel = load_in_running_kernel(*object, *program, type.value_or(ir::ProgramType::SocketFilter));
+            record.kernel = load_in_running_kernel(*object, analysed, type.value_or(ir::ProgramType::SocketFilter));
         }
         emit(to_json(record));
     }

@@ -6,6 +6,7 @@
 // program and the fault the replay hit. Exit 0 when every program is accepted
 // after refinement, 1 when any is still rejected, 2 on bad input.
 #include "analyzer/analyzer.hpp"
+#include "ir/core_relocation.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/text_output.hpp"
 #include "tools/map_creation.hpp"
@@ -14,6 +15,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <deque>
 
 namespace bpfvet::tools {
 namespace {
@@ -25,6 +28,7 @@ struct ExplainOptions {
     unsigned z3_timeout_ms = 2000;
     double max_seconds = 10.0;
     std::string verdict = "kernel";
+    std::string kernel_btf;  // empty: /sys/kernel/btf/vmlinux when it exists, as check
 };
 
 int run_explain(const ExplainOptions& options) {
@@ -42,12 +46,27 @@ int run_explain(const ExplainOptions& options) {
 
     bool all_accepted = true;
     nlohmann::json json_programs = nlohmann::json::array();
-    for (const ir::Program* program : *programs) {
+    // BTF-typed programs and kfunc calls are typed from the kernel's BTF, and
+    // CO-RE relocations applied, exactly as check does: explain tells the
+    // story of check's errors, not of others.
+    KernelBtfLoader kernel_btf(options.kernel_btf);
+    std::deque<ir::Program> relocated;
+    for (const ir::Program* listed : *programs) {
+        auto btf = kernel_btf.for_program(*listed, listed->type);
+        if (!btf) {
+            fmt::print(stderr, "bpfvet: {}: {}: the kernel BTF '{}' is unusable\n", options.file, listed->section,
+                       options.kernel_btf);
+            return ExitBadInput;
+        }
+        plain.kernel_btf = refined.kernel_btf = *btf;
+        const ir::Program* program = listed;
+        if (*btf && !listed->core_relocations.empty())
+            if (auto moved = ir::relocate_for_kernel(*object, *listed, **btf)) program = &relocated.emplace_back(std::move(*moved));
         analyzer::AnalysisResult before = analyzer::analyze_program(*object, *program, plain);
         reject_for_uncreatable_maps(*object, *program, before);  // as check does
         analyzer::AnalysisResult after = before.accepted ? before : analyzer::analyze_program(*object, *program, refined);
         if (!before.accepted) reject_for_uncreatable_maps(*object, *program, after);
-        if (!before.accepted) confirm_counterexamples(*object, size_t(program - object->programs.data()), after);
+        if (!before.accepted) confirm_counterexamples(*object, size_t(listed - object->programs.data()), after);
         all_accepted = all_accepted && after.accepted;
         if (options.format == "json") {
             nlohmann::json errors = nlohmann::json::array(), discharged = nlohmann::json::array();
@@ -94,6 +113,8 @@ void register_explain_command(CLI::App& app, CommandAction& action) {
         ->check(CLI::PositiveNumber);
     command->add_option("--max-seconds", options->max_seconds, "Time budget per analysis in seconds (default 10)")
         ->check(CLI::PositiveNumber);
+    command->add_option("--kernel-btf", options->kernel_btf,
+                        "Kernel BTF for BTF-typed programs and kfuncs (default: /sys/kernel/btf/vmlinux when present)");
     command->add_option("--verdict", options->verdict,
                         "Who decides: kernel (default) or safety (alarms proven safe no longer reject)")
         ->check(CLI::IsMember({"kernel", "safety"}));

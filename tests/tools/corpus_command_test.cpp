@@ -164,6 +164,28 @@ TEST_F(CorpusCommand, ResumesAfterAnInterruptionWithoutDuplicates) {
     EXPECT_NE(again.output.find("(10 from an earlier run)"), std::string::npos) << again.output;
 }
 
+// BTF-typed programs calling kfuncs get check's verdict: the worker types
+// them from the kernel's BTF as check does (it rejected them all before).
+TEST_F(CorpusCommand, TypesKfuncProgramsFromTheKernelBtfAsCheckDoes) {
+    const auto source = std::filesystem::path(BPFVET_CORPUS_BUILD_DIR) / "task_kfuncs.o";
+    if (!std::filesystem::exists(source)) GTEST_SKIP() << source << " was not built";
+    if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) GTEST_SKIP() << "no kernel BTF on this machine";
+    const auto directory = out("kfuncs");
+    std::filesystem::create_directories(directory);
+    std::filesystem::copy_file(source, directory / "task_kfuncs.o");
+    const auto results = out("kfuncs.jsonl");
+    CliResult run = run_cli("corpus " + quote(directory) + " --jobs 1 --out " + quote(results));
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    const auto records = read_json_lines(results);
+    ASSERT_EQ(records.size(), 2u) << run.output;
+    for (const auto& record : records) {
+        EXPECT_EQ(record.at("verdict"), "accept") << record.dump();
+        EXPECT_EQ(record.at("options").at("kernel_btf"), "") << "the option is recorded for resuming";
+    }
+    CliResult unusable = run_cli("corpus " + quote(directory) + " --jobs 1 --kernel-btf /nonexistent/vmlinux");
+    EXPECT_NE(unusable.output.find("bad-input"), std::string::npos) << unusable.output;
+}
+
 TEST_F(CorpusCommand, TypesFromACsvOverrideTheSectionName) {
     const auto types = out("types.csv");  // keys are relative to the root given, here samples/net
     std::ofstream(types) << "file,section,program,prog_type\nsocket_filter.o,socket,socket_dns_only,sched_cls\n";

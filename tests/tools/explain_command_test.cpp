@@ -28,6 +28,19 @@ TEST(ExplainCommand, ConfirmedRejectionShowsInputPathAndFault) {
     EXPECT_NE(result.output.find("path"), std::string::npos) << result.output;
 }
 
+TEST(ExplainCommand, TypesKfuncCallsFromTheKernelBtfAsCheckDoes) {
+    auto path = corpus_object("task_kfuncs.o");
+    REQUIRE_OBJECT(path);
+    if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) GTEST_SKIP() << "no kernel BTF on this machine";
+    CliResult check = run_cli("check " + quote(path));
+    CliResult explain = run_cli("explain " + quote(path));
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    EXPECT_EQ(explain.exit_code, check.exit_code) << "explain tells check's story\n" << explain.output;
+    EXPECT_EQ(explain.output.find("cannot be checked"), std::string::npos) << explain.output;
+    CliResult unusable = run_cli("explain --kernel-btf /nonexistent/vmlinux " + quote(path));
+    EXPECT_EQ(unusable.exit_code, 2) << unusable.output;
+}
+
 TEST(ExplainCommand, DischargedAlarmIsExplained) {
     auto path = corpus_object("refine_relational_bound.o");
     REQUIRE_OBJECT(path);
