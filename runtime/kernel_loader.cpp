@@ -622,6 +622,19 @@ std::optional<uint64_t> verified_instructions(int fd) {
     return info.verified_insns;
 }
 
+// The kernel BTF of the options, else the running kernel's; null when neither
+// is readable, with `result` saying it is unavailable and what it was for.
+std::shared_ptr<const ir::KernelBtf> kernel_btf_or_unavailable(const KernelLoadOptions& options,
+                                                               std::string_view purpose, KernelLoadResult& result) {
+    if (options.kernel_btf) return options.kernel_btf;
+    auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
+    if (parsed) return std::move(*parsed);
+    result.verdict = KernelVerdict::Unavailable;
+    result.error = ENOENT;
+    result.message = fmt::format("no kernel BTF to {}: {}", purpose, parsed.error());
+    return nullptr;
+}
+
 }  // namespace
 
 KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& program, ir::ProgramType type,
@@ -639,17 +652,8 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     // (bpf_object__resolve_ksym_func_btf_id); a name the kernel does not
     // have fails the load before the kernel sees it.
     if (std::ranges::any_of(program.kfunc_calls, [&](const auto& call) { return program.instructions[call.pc].imm == 0; })) {
-        std::shared_ptr<const ir::KernelBtf> btf = options.kernel_btf;
-        if (!btf) {
-            auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
-            if (!parsed) {
-                result.verdict = KernelVerdict::Unavailable;
-                result.error = ENOENT;
-                result.message = "no kernel BTF to resolve kfuncs in: " + parsed.error();
-                return result;
-            }
-            btf = std::move(*parsed);
-        }
+        std::shared_ptr<const ir::KernelBtf> btf = kernel_btf_or_unavailable(options, "resolve kfuncs in", result);
+        if (!btf) return result;
         ir::Program resolved = program;
         for (const auto& call : program.kfunc_calls) {
             auto id = btf->find(ir::BtfKind::Function, call.name);
@@ -669,17 +673,8 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
     // libbpf looks up before loading (and fails to find, like us, when absent).
     uint32_t btf_id = 0;
     if ((type == ir::ProgramType::Tracing || type == ir::ProgramType::Lsm) && ir::btf_attach_target(program.section)) {
-        std::shared_ptr<const ir::KernelBtf> btf = options.kernel_btf;
-        if (!btf) {
-            auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
-            if (!parsed) {
-                result.verdict = KernelVerdict::Unavailable;
-                result.error = ENOENT;
-                result.message = "no kernel BTF to find the attach target in: " + parsed.error();
-                return result;
-            }
-            btf = std::move(*parsed);
-        }
+        std::shared_ptr<const ir::KernelBtf> btf = kernel_btf_or_unavailable(options, "find the attach target in", result);
+        if (!btf) return result;
         auto id = attach_btf_id(*btf, program.section);
         if (!id) {
             result.verdict = KernelVerdict::LoaderError;
