@@ -97,6 +97,9 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
         for (const auto& element : function.wto) collect_loop_heads(function, element, loop_heads_);
     for (const auto& [pc, head] : loop_heads_)
         if (pc < prune_points_.size()) prune_points_[pc] = true;
+    // An iterator's `next` is where its loop converges (the kernel's is_iter_next_insn prune point).
+    for (uint32_t pc = 0; pc < prune_points_.size(); ++pc)
+        if (is_iterator_next(pc)) prune_points_[pc] = true;
     btf_kind_ = btf_attach_kind(type, program.section);
     if (!btf_kind_) return;
     if (context_) {

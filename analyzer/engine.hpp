@@ -175,6 +175,17 @@ private:
     // transfer_kfunc.cpp: a call of a kernel function, checked against its
     // row in the kfunc table and its prototype in the kernel's BTF.
     void execute_kfunc_call(uint32_t pc, AbstractState& state);
+    // transfer_iterator.cpp: the iterator argument (r1) of an open-coded
+    // iterator kfunc (KF_ITER_NEW / NEXT / DESTROY), checked as the kernel's
+    // process_iter_arg; `iterator` the struct's kernel BTF id. The iterator's
+    // (frame, offset), or nullopt after reporting.
+    std::optional<std::pair<size_t, int16_t>> check_iterator_argument(uint32_t pc, AbstractState& state,
+                                                                      std::string_view kfunc, uint32_t flags,
+                                                                      uint32_t iterator);
+    // After the other arguments passed: creates, advances or destroys it;
+    // false after reporting. `next` leaves r0 to the caller.
+    bool apply_iterator_kfunc(uint32_t pc, AbstractState& state, std::string_view kfunc, uint32_t flags,
+                              uint32_t iterator, std::pair<size_t, int16_t> where);
     void execute_local_call(uint32_t pc, const ir::Instruction& insn, AbstractState& state);
     // A callback run by a helper any number of times (or later, when async):
     // false when it reported (callbacks.cpp).
@@ -293,6 +304,13 @@ public:
         bool variable = false;   // a variable offset: some of these bytes
     };
     std::vector<StackAccess> stack_accesses_;
+    // Set by the iterator `next` kfunc the instruction being run called: the
+    // iterator's (frame, offset). The exploration splits there, as the
+    // kernel's process_iter_next_call: NULL and drained, or an element and
+    // one iteration deeper.
+    std::optional<std::pair<size_t, int16_t>> iterator_next_;
+    // Whether `pc` calls an iterator's `next` kfunc (a forced checkpoint, where loops converge).
+    [[nodiscard]] bool is_iterator_next(uint32_t pc) const;
     // The loop a path has gone round most often, for the budget's message.
     // Per conditional jump: how often a path split there (both ways feasible),
     // to name the branches that use up the budget.

@@ -38,6 +38,8 @@ uint64_t fingerprint_of(const AbstractState& state, uint32_t pc) {
             mix(uint64_t(uint16_t(spill.offset)) | uint64_t(spill.width) << 16);
             value(spill.value);
         }
+        for (const StackObject& object : frame.objects)  // depth left out: equals decides
+            mix(uint64_t(uint16_t(object.offset)) | uint64_t(object.state) << 16 | uint64_t(object.id) << 32);
     }
     for (const PacketBase& base : state.packet_bases()) mix(base.id ^ uint64_t(base.range) << 32);
     // Finalize (splitmix64's mixer): the table picks buckets by the low bits,
@@ -46,6 +48,18 @@ uint64_t fingerprint_of(const AbstractState& state, uint32_t pc) {
     h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
     return h ^ (h >> 31);
+}
+
+// Whether r1 (the argument of the iterator `next` about to run) points to an
+// iterator that may still give elements.
+bool iterator_active(const AbstractState& state) {
+    const Value& r1 = state.reg(1);
+    const auto offset = r1.number.constant_value();
+    if (!r1.is_pointer(PointerKind::Stack) || !offset || r1.region >= state.frame_count()) return false;
+    for (const StackObject& object : state.frame(r1.region).objects)
+        if (object.offset == int64_t(*offset) && object.kind == StackObjectKind::Iterator)
+            return object.state == IteratorState::Active;
+    return false;
 }
 
 bool calls_back(const ir::Instruction& insn) {
@@ -339,6 +353,7 @@ void Explorer::run_path(Path& path) {
             path.pc = program.functions[*callee].start;
             continue;
         }
+        engine_.iterator_next_.reset();
         engine_.execute(pc, path.state);
         if (path.state.is_bottom()) {
             finish(path);
@@ -353,6 +368,7 @@ void Explorer::run_path(Path& path) {
             mark_read(path, everything);
         }
         path.segment.steps.push_back(step);
+        if (engine_.iterator_next_) take_iterator_next(path, *engine_.iterator_next_);
         if (insn.cls() == ir::InstructionClass::Ld && !insn.is_lddw()) leave_after_failed_packet_load(path);
         path.previous_pc = pc;
         path.pc = pc + (insn.is_lddw() ? 2 : 1);
@@ -412,14 +428,10 @@ void Explorer::push_branch(Path& path, uint32_t target, AbstractState state) {
     stack_.push_back(std::move(other));
 }
 
-void Explorer::take_may_goto(Path& path, Step step) {
-    const uint32_t pc = path.pc;
-    const ir::Instruction& insn = engine_.program_.instructions[pc];
-    path.segment.steps.push_back(step);
-    // The kernel's widen_imprecise_scalars: numbers that changed since the
-    // previous iteration and never decided anything become unknown, so the
-    // next iteration can be covered by this one.
-    AbstractState again = path.state;
+// The kernel's widen_imprecise_scalars: numbers that changed since the
+// previous iteration (the checkpoint at `pc` before the path's own) and never
+// decided anything become unknown, so the next iteration can be covered by this one.
+void Explorer::widen_imprecise_numbers(const Path& path, uint32_t pc, AbstractState& again) const {
     for (Checkpoint* c = path.parent; c != nullptr; c = c->parent) {
         if (c == path.parent || c->pc != pc || c->state.is_bottom()) continue;
         if (c->state.frame_count() != again.frame_count()) break;
@@ -445,10 +457,50 @@ void Explorer::take_may_goto(Path& path, Step step) {
         }
         break;
     }
+}
+
+void Explorer::take_may_goto(Path& path, Step step) {
+    const uint32_t pc = path.pc;
+    const ir::Instruction& insn = engine_.program_.instructions[pc];
+    path.segment.steps.push_back(step);
+    AbstractState again = path.state;
+    widen_imprecise_numbers(path, pc, again);
     push_branch(path, pc + 1, std::move(again));
     stack_.back().may_goto_depth = path.may_goto_depth + 1;
     path.previous_pc = pc;
     path.pc = uint32_t(int64_t(pc) + insn.jump_offset() + 1);
+}
+
+void Explorer::take_iterator_next(Path& path, std::pair<size_t, int16_t> where) {
+    StackObject* iterator = path.state.frame(where.first).object_at(where.second);
+    if (iterator == nullptr) return;
+    if (iterator->state == IteratorState::Active) {
+        // One more element, one level deeper, from widened numbers (the
+        // kernel's process_iter_next_call pushes this state).
+        AbstractState element = path.state;
+        element.frame(where.first).object_at(where.second)->depth += 1;
+        element.reg(0).maybe_null = false;
+        widen_imprecise_numbers(path, path.pc, element);
+        push_branch(path, path.pc + 1, std::move(element));
+    }
+    // This path: the iterator is drained and `next` returned NULL (it stays so).
+    iterator->state = IteratorState::Drained;
+    path.state.reg(0) = Value::constant(0);
+}
+
+void Explorer::prune_by_loop(Path& path, Checkpoint& c) {
+    // The ancestor is still being explored: what its paths will need exactly
+    // is not known yet, so every number this path holds counts as needed
+    // (the checkpoints on the way back keep them exact when they prune).
+    Marks needed;
+    for (size_t f = 0; f < path.state.frame_count() && f < needed.frames.size(); ++f) {
+        const Frame& frame = path.state.frame(f);
+        for (int r = 0; r < 11; ++r)
+            if (frame.registers[size_t(r)].is_scalar()) needed.add_register(f, r);
+        needed.frames[f].slots = ~uint64_t(0);
+    }
+    mark_precise(path, needed, true);
+    prune_by(path, c);
 }
 
 void Explorer::prune_by(Path& path, Checkpoint& c) {
@@ -457,14 +509,18 @@ void Explorer::prune_by(Path& path, Checkpoint& c) {
     mark_read(path, c.read);
     ++engine_.exploration_.pruned;
     // What the old state's exploration needed exactly, this path's values must provide exactly.
-    Marks needed;
-    for (size_t f = 0; f < path.state.frame_count() && f < needed.frames.size(); ++f) {
-        const Frame& frame = path.state.frame(f);
-        for (int r = 0; r < 11; ++r)
-            if (c.precise.has_register(f, r) && frame.registers[size_t(r)].is_scalar()) needed.add_register(f, r);
-        needed.frames[f].slots = c.precise.frames[f].slots;
-    }
-    if (!needed.empty()) mark_precise(path, needed);
+    auto carry = [&](const Marks& marks, bool loop_only) {
+        Marks needed;
+        for (size_t f = 0; f < path.state.frame_count() && f < needed.frames.size(); ++f) {
+            const Frame& frame = path.state.frame(f);
+            for (int r = 0; r < 11; ++r)
+                if (marks.has_register(f, r) && frame.registers[size_t(r)].is_scalar()) needed.add_register(f, r);
+            needed.frames[f].slots = marks.frames[f].slots;
+        }
+        if (!needed.empty()) mark_precise(path, needed, loop_only);
+    };
+    carry(c.precise, false);
+    carry(c.loop_precise, true);
     finish(path);
 }
 
@@ -504,22 +560,27 @@ bool Explorer::visit(Path& path) {
     // Checkpoints still being explored are ancestors of this path: it went
     // round a loop back to one. The same state again can repeat forever.
     const bool may_goto = engine_.program_.instructions[pc].is_may_goto();
-    if (may_goto) {
-        // An iteration of a may_goto loop within the state of an earlier
-        // iteration, still being explored, adds nothing: the loop budget ends
-        // the repetition (the kernel's RANGE_WITHIN check against ancestors).
+    const bool iterator_next = engine_.is_iterator_next(pc);
+    if (may_goto || (iterator_next && iterator_active(path.state))) {
+        // An iteration of a may_goto loop, or of a loop on an iterator that
+        // still gives elements, within the state of an earlier iteration
+        // still being explored adds nothing: the loop budget, or the
+        // iterator's contract, ends the repetition (the kernel's RANGE_WITHIN
+        // check against ancestors; iterator depths are not compared).
         const Marks everything = Marks::all(path.state.frame_count());
         for (Checkpoint* c = path.parent; c != nullptr; c = c->parent) {
-            if (c->pc != pc || c->may_goto_depth == path.may_goto_depth || c->state.is_bottom() ||
+            if (c->pc != pc || (may_goto && c->may_goto_depth == path.may_goto_depth) || c->state.is_bottom() ||
                 c->state.frame_count() != path.state.frame_count())
                 continue;
             if (covers(c->state, everything, everything, path.state, rules)) {
-                prune_by(path, *c);
+                prune_by_loop(path, *c);
                 return false;
             }
         }
     }
-    if (in_progress_at_[pc] > 0) trim();
+    // At an iterator's `next` the kernel skips its infinite-loop check: the
+    // iterator's depth tells iterations apart.
+    if (in_progress_at_[pc] > 0 && !iterator_next) trim();
     if (auto loops = current_trimmed ? in_progress_.find(fingerprint) : in_progress_.end(); loops != in_progress_.end()) {
         for (Checkpoint* c : loops->second) {
             // Another may_goto depth is another iteration of a bounded loop.
@@ -534,7 +595,7 @@ bool Explorer::visit(Path& path) {
         }
     }
     for (Checkpoint* c : list) {
-        if (covers(c->state, c->precise, c->read, path.state, rules)) {
+        if (covers(c->state, compared_exactly(*c), c->read, path.state, rules)) {
             prune_by(path, *c);
             return false;
         }
@@ -548,7 +609,7 @@ bool Explorer::visit(Path& path) {
         --listed_;
         return true;
     });
-    const bool force = may_goto;  // the kernel forces a checkpoint at every may_goto
+    const bool force = may_goto || iterator_next;  // the kernel forces a checkpoint at both
     if (!force && !(jumps_ - jumps_at_checkpoint_ >= 2 && instructions_ - instructions_at_checkpoint_ >= 8))
         return true;
     jumps_at_checkpoint_ = jumps_;
@@ -604,15 +665,22 @@ void Explorer::note_stack_accesses(Path& path) {
     }
 }
 
-void Explorer::mark_all_precise(Checkpoint* from) {
+void Explorer::mark_all_precise(Checkpoint* from, bool loop_only) {
     for (Checkpoint* c = from; c != nullptr; c = c->parent) {
         const Marks all = Marks::all(c->state.is_bottom() ? MaxFrames : c->state.frame_count());
-        if (c->precise == all) break;
-        c->precise = all;
+        Marks& marks = loop_only ? c->loop_precise : c->precise;
+        if (marks == all) break;
+        marks = all;
     }
 }
 
-void Explorer::mark_precise(Path& path, Marks needed) {
+Marks Explorer::compared_exactly(const Checkpoint& c) {
+    Marks marks = c.precise;
+    marks.add(c.loop_precise);
+    return marks;
+}
+
+void Explorer::mark_precise(Path& path, Marks needed, bool loop_only) {
     const ir::Program& program = engine_.program_;
     auto walk = [&](const Segment& segment) {
         for (size_t i = segment.steps.size(); i-- > 0 && !needed.empty();) {
@@ -622,7 +690,7 @@ void Explorer::mark_precise(Path& path, Marks needed) {
         return true;
     };
     if (!walk(path.segment)) {
-        mark_all_precise(path.parent);
+        mark_all_precise(path.parent, loop_only);
         return;
     }
     for (Checkpoint* c = path.parent; c != nullptr && !needed.empty(); c = c->parent) {
@@ -636,11 +704,17 @@ void Explorer::mark_precise(Path& path, Marks needed) {
                 continue;
             }
             const Frame& frame = state.frame(f);
-            FrameMarks& have = c->precise.frames[f];
+            FrameMarks& have = (loop_only ? c->loop_precise : c->precise).frames[f];
+            // Loop marks stop where either kind was carried back already; real ones only at real ones.
+            FrameMarks known = have;
+            if (loop_only) {
+                known.registers |= c->precise.frames[f].registers;
+                known.slots |= c->precise.frames[f].slots;
+            }
             for (int r = 0; r < 11; ++r) {
                 if (((want.registers >> r) & 1) == 0) continue;
                 // Only numbers carry precision; marks already there were carried further back when they were set.
-                if (!frame.registers[size_t(r)].is_scalar() || ((have.registers >> r) & 1) != 0)
+                if (!frame.registers[size_t(r)].is_scalar() || ((known.registers >> r) & 1) != 0)
                     want.registers &= uint16_t(~(1u << r));
                 else
                     have.registers |= uint16_t(1u << r);
@@ -648,13 +722,13 @@ void Explorer::mark_precise(Path& path, Marks needed) {
             uint64_t numbers = 0;
             for (const Spill& spill : frame.spills)
                 if (spill.value.is_scalar()) numbers |= Marks::slots_of(spill.offset, spill.width);
-            const uint64_t fresh = want.slots & numbers & ~have.slots;
+            const uint64_t fresh = want.slots & numbers & ~known.slots;
             have.slots |= fresh;
             want.slots = fresh;
         }
         if (needed.empty()) break;
         if (!walk(c->segment)) {
-            mark_all_precise(c->parent);
+            mark_all_precise(c->parent, loop_only);
             return;
         }
     }

@@ -52,6 +52,10 @@ private:
         Checkpoint* parent = nullptr;
         uint32_t branches = 1;  // paths still running below it
         Marks precise;          // numbers whose value mattered below it (final once branches is 0)
+        // Numbers compared exactly because a path below it ended on a loop
+        // ancestor still being explored (prune_by_loop): pruning compares them
+        // as precise; widening (widen_imprecise_numbers) does not count them.
+        Marks loop_precise;
         Marks read;             // stack slots read below it before being written (the kernel's REG_LIVE_READ)
         Marks written;          // stack slots written whole between the parent and here
         Segment segment;        // the instructions from the parent to here (dropped once finished)
@@ -86,13 +90,24 @@ private:
     void leave_after_failed_packet_load(Path& path);
     // may_goto: the path leaves the loop; one more iteration is pushed, one level deeper.
     void take_may_goto(Path& path, Step step);
+    // After an iterator's `next` (Engine::iterator_next_): this path goes on
+    // with NULL and the iterator drained; an active one also gives an element
+    // on a pushed path, one depth deeper.
+    void take_iterator_next(Path& path, std::pair<size_t, int16_t> where);
+    // Numbers that changed since the previous iteration at `pc` and decided nothing become unknown.
+    void widen_imprecise_numbers(const Path& path, uint32_t pc, AbstractState& again) const;
+    // The path ends on an ancestor at a loop's may_goto or iterator `next`.
+    void prune_by_loop(Path& path, Checkpoint& c);
     // The path ends on a covering state `c` (a finished one, or at a may_goto an ancestor).
     void prune_by(Path& path, Checkpoint& c);
     // The path ended: checkpoints with no path left below them are finished.
     void finish(Path& path);
     // Marks `needed` (values right before path.pc) precise, back along the path.
-    void mark_precise(Path& path, Marks needed);
-    void mark_all_precise(Checkpoint* from);
+    // `loop_only`: into Checkpoint::loop_precise instead.
+    void mark_precise(Path& path, Marks needed, bool loop_only = false);
+    void mark_all_precise(Checkpoint* from, bool loop_only = false);
+    // precise and loop_precise: what pruning against `c` compares exactly.
+    static Marks compared_exactly(const Checkpoint& c);
     // The path read these stack slots (right before path.pc): the checkpoints
     // before the writes they saw must keep them.
     void mark_read(Path& path, const Marks& slots);

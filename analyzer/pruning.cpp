@@ -111,6 +111,12 @@ void count_ids(const Frame& old, const FrameMarks& precise, uint64_t read, Cover
 bool covers_frame(const Frame& old, const FrameMarks& precise, uint64_t read, const Frame& current,
                   CoverRules rules, IdMap* ids) {
     if (old.function != current.function || old.callsite != current.callsite) return false;
+    // Iterators (and later dynptrs) must be the same objects in the same
+    // state, whatever their depth (the kernel's stacksafe for STACK_ITER).
+    // Their ids are references, which covers compares exactly.
+    if (!std::ranges::equal(old.objects, current.objects,
+                            [](const StackObject& a, const StackObject& b) { return a.same_as(b); }))
+        return false;
     for (int r = 0; r < 11; ++r) {
         const bool exact = rules.all_precise || ((precise.registers >> r) & 1) != 0;
         if (!covers_value(old.registers[size_t(r)], current.registers[size_t(r)], exact, ids)) return false;

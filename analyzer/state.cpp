@@ -7,6 +7,29 @@
 
 namespace bpfvet::analyzer {
 
+const StackObject* Frame::object_overlapping(int64_t lo, int64_t hi) const {
+    for (const auto& object : objects)
+        if (object.overlaps(lo, hi)) return &object;
+    return nullptr;
+}
+
+StackObject* Frame::object_at(int64_t offset) {
+    for (auto& object : objects)
+        if (object.offset == offset) return &object;
+    return nullptr;
+}
+
+void Frame::add_object(StackObject object) {
+    std::erase_if(spills, [&](const Spill& s) { return object.overlaps(s.offset, s.offset + s.width); });
+    objects.insert(std::upper_bound(objects.begin(), objects.end(), object,
+                                    [](const StackObject& a, const StackObject& b) { return a.offset < b.offset; }),
+                   object);
+}
+
+void Frame::remove_object(int64_t offset) {
+    std::erase_if(objects, [&](const StackObject& o) { return o.offset == offset; });
+}
+
 AbstractState AbstractState::bottom() {
     AbstractState s;
     s.bottom_ = true;
@@ -165,6 +188,21 @@ Frame join_frames(const Frame& a, const Frame& b, const ValueCombiner& combine) 
             if (!joined.is_uninitialized()) out.spills.push_back(Spill{spill.offset, spill.width, joined});
         }
     }
+    // An object both paths hold: an iterator drained on one path only may
+    // still give elements (Active covers both). One path's object alone is
+    // dropped: every later use of it is then refused, and its reference,
+    // held on some path, still has to be released.
+    for (const auto& object : a.objects) {
+        for (const auto& other : b.objects) {
+            if (other.offset != object.offset || other.size != object.size || other.kind != object.kind ||
+                other.type != object.type || other.id != object.id)
+                continue;
+            StackObject joined = object;
+            if (other.state != object.state) joined.state = IteratorState::Active;
+            joined.depth = std::max(object.depth, other.depth);
+            out.objects.push_back(joined);
+        }
+    }
     return out;
 }
 
@@ -177,6 +215,15 @@ bool frame_leq(const Frame& a, const Frame& b) {
             return s.offset == spill.offset && s.width == spill.width;
         });
         if (it == a.spills.end() || !value_leq(it->value, spill.value)) return false;
+    }
+    // Every object of `b` is in `a`, in a state `b`'s allows (Drained is below Active).
+    for (const auto& object : b.objects) {
+        auto it = std::find_if(a.objects.begin(), a.objects.end(), [&](const StackObject& o) {
+            return o.offset == object.offset && o.size == object.size && o.kind == object.kind &&
+                   o.type == object.type && o.id == object.id;
+        });
+        if (it == a.objects.end()) return false;
+        if (it->state != object.state && object.state != IteratorState::Active) return false;
     }
     return true;
 }
@@ -395,7 +442,13 @@ bool AbstractState::same_packet_ranges(const AbstractState& other) const {
     return true;
 }
 
-bool AbstractState::equals(const AbstractState& other) const { return leq(other) && other.leq(*this); }
+bool AbstractState::equals(const AbstractState& other) const {
+    if (!leq(other) || !other.leq(*this)) return false;
+    // Iterators at other depths are other iterations of a loop the iterator bounds.
+    for (size_t f = 0; f < frames_.size(); ++f)
+        if (frames_[f].objects != other.frames_[f].objects) return false;
+    return true;
+}
 
 std::string AbstractState::to_string(const ir::Object* object) const {
     if (bottom_) return "unreachable";
@@ -409,6 +462,13 @@ std::string AbstractState::to_string(const ir::Object* object) const {
     }
     for (const auto& spill : current_frame().spills)
         out += fmt::format("fp{} = {}; ", spill.offset, describe_value(spill.value, object));
+    for (const auto& object : current_frame().objects)
+        out += fmt::format("fp{}..fp{} = {}{} (id {}); ", object.offset, object.offset + object.size,
+                           object.kind == StackObjectKind::Iterator ? "iterator" : "dynptr",
+                           object.kind != StackObjectKind::Iterator        ? ""
+                           : object.state == IteratorState::Active ? ", active"
+                                                                   : ", drained",
+                           object.id);
     for (const auto& base : packet_bases_)
         if (base.range > 0) out += fmt::format("packet bytes proven from base #{}: {}; ", base.id, base.range);
     if (meta_range_ > 0) out += fmt::format("metadata bytes proven: {}; ", meta_range_);

@@ -24,6 +24,40 @@ struct Spill {
     Value value;
 };
 
+// A kernel object that lives in stack bytes only kfuncs may touch: an
+// open-coded iterator (the kernel's STACK_ITER; a dynptr, STACK_DYNPTR, is the
+// other kind it is shaped for). Loads, stores and helpers may not read or write
+// its bytes; the kfuncs of its type create, use and destroy it.
+//
+//   struct bpf_iter_num it;                 // 8 bytes at fp-8
+//   bpf_iter_num_new(&it, 0, n);            // {offset -8, size 8, Iterator, Active, bpf_iter_num, id 57}
+//   while (bpf_iter_num_next(&it)) ...      // Active (an element), or Drained (NULL) from then on
+//   bpf_iter_num_destroy(&it);              // gone; reference 57 released
+enum class StackObjectKind : uint8_t { Iterator, Dynptr };
+enum class IteratorState : uint8_t { Active, Drained };
+
+struct StackObject {
+    int16_t offset = 0;  // from the frame pointer, a multiple of 8
+    uint16_t size = 0;   // bytes, a multiple of 8 (bpf_iter_num 8, bpf_iter_bits 16)
+    StackObjectKind kind = StackObjectKind::Iterator;
+    IteratorState state = IteratorState::Active;  // iterators only
+    uint32_t type = 0;   // the kernel BTF id of its struct (struct bpf_iter_num)
+    uint32_t id = 0;     // the reference it holds until destroyed (AbstractState::references)
+    // Iterators: `next` calls that returned an element on the way here (the
+    // kernel's iter.depth). Never compared by pruning (it would stop loops
+    // from converging); it keeps two iterations of a loop from looking like
+    // an infinite loop (AbstractState::equals).
+    uint32_t depth = 0;
+
+    [[nodiscard]] bool overlaps(int64_t lo, int64_t hi) const { return offset < hi && lo < offset + int64_t(size); }
+    // The same object in the same state, whatever its depth.
+    [[nodiscard]] bool same_as(const StackObject& o) const {
+        return offset == o.offset && size == o.size && kind == o.kind && state == o.state && type == o.type &&
+               id == o.id;
+    }
+    friend bool operator==(const StackObject&, const StackObject&) = default;
+};
+
 struct Frame {
     // The running frame's registers; for callers, their registers at the call
     // (r6..r9 and r10 survive the call; r0..r5 are replaced on return).
@@ -31,11 +65,17 @@ struct Frame {
     // Byte i describes fp - 512 + i.
     std::bitset<StackBytes> initialized;
     std::vector<Spill> spills;  // sorted by offset, non-overlapping
+    std::vector<StackObject> objects;  // sorted by offset, non-overlapping, never overlapping a spill
     uint32_t function = 0;      // index into Program::functions
     int32_t depth = 0;          // bytes of stack touched, for the combined limit
     // The call instruction that pushed this frame (its return goes to callsite + 1);
     // 0 for the program's entry frame.
     uint32_t callsite = 0;
+
+    [[nodiscard]] const StackObject* object_overlapping(int64_t lo, int64_t hi) const;
+    [[nodiscard]] StackObject* object_at(int64_t offset);
+    void add_object(StackObject object);
+    void remove_object(int64_t offset);
 };
 
 // A base that packet pointers with a variable offset are measured from: the

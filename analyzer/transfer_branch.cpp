@@ -205,11 +205,14 @@ BranchStates Engine::branch(uint32_t pc, const AbstractState& in) {
         AbstractState& not_equal = op == JmpOp::Jeq ? out.fallthrough : out.taken;
         if (!pointer.maybe_null) {
             // Only the kinds of the kernel's reg_not_null decide the test (sockets,
-            // map values, memory); for the others (the context, the stack, packet
-            // pointers, kernel objects) it explores both ways, and so do we.
-            const bool known_not_null = pointer.pointer == PointerKind::Socket ||
-                                        pointer.pointer == PointerKind::MapValue ||
-                                        pointer.pointer == PointerKind::RingbufMemory;
+            // map values and keys, maps, memory, trusted kernel objects); for the
+            // others (the context, the stack, packet pointers, untrusted kernel
+            // objects) it explores both ways, and so do we.
+            const bool known_not_null =
+                pointer.pointer == PointerKind::Socket || pointer.pointer == PointerKind::MapValue ||
+                pointer.pointer == PointerKind::RingbufMemory || pointer.pointer == PointerKind::Memory ||
+                pointer.pointer == PointerKind::MapKey || pointer.pointer == PointerKind::MapPointer ||
+                (pointer.pointer == PointerKind::BtfObject && pointer.trusted);
             if (known_not_null) equal = AbstractState::bottom();
             return out;
         }

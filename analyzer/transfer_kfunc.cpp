@@ -9,8 +9,8 @@
 // What is modelled: scalar arguments (`__k`: a known constant; `__ign`:
 // anything), pointers to kernel structs (trusted ones for KF_TRUSTED_ARGS and
 // KF_RCU: acquired references and the arguments of hooks the kernel trusts),
-// acquire / release / return-null, scalar and struct-pointer results. What is
-// not (iterators, dynptrs, allocated objects, graph nodes, memory and size
+// acquire / release / return-null, scalar and struct-pointer results, open-coded
+// iterators (transfer_iterator.cpp). What is not (dynptrs, allocated objects, graph nodes, memory and size
 // pairs, RCU and preemption sections, sleepable kfuncs, ...) is refused with
 // the kfunc's name: never accepted unchecked.
 #include "analyzer/engine.hpp"
@@ -35,6 +35,7 @@ constexpr auto unmodelled_kfuncs = std::to_array<UnmodelledKfunc>({
     {"bpf_cast_to_kern_ctx", "casts of the context"},
     {"bpf_get_file_xattr", "file-system kfuncs (an LSM-only filter)"},
     {"bpf_get_task_exe_file", "file-system kfuncs (an LSM-only filter)"},
+    {"bpf_iter_css_task_new", "css_task iterators (allowed in LSM, iter and sleepable programs only)"},
     {"bpf_local_irq_restore", "interrupt-disabled sections"},
     {"bpf_local_irq_save", "interrupt-disabled sections"},
     {"bpf_path_d_path", "file-system kfuncs (an LSM-only filter)"},
@@ -70,7 +71,6 @@ std::string_view annotation(std::string_view parameter) {
 // The flags that put a kfunc out of the modelled part, with what they mean.
 std::optional<std::string_view> unmodelled_by_flags(uint32_t flags) {
     using namespace kfunc_flag;
-    if (flags & (IteratorNew | IteratorNext | IteratorDestroy)) return "open-coded iterators";
     if (flags & Sleepable) return "sleepable kfuncs";
     if (flags & Destructive) return "destructive kfuncs";
     if (flags & RcuProtected) return "kfuncs that need an RCU read section";
@@ -180,6 +180,9 @@ void Engine::execute_kfunc_call(uint32_t pc, AbstractState& state) {
     using namespace kfunc_flag;
     const bool needs_trusted = (kfunc->flags & (TrustedArguments | Rcu)) != 0;
     const bool releases = (kfunc->flags & Release) != 0;
+    const bool iterates = (kfunc->flags & (IteratorNew | IteratorNext | IteratorDestroy)) != 0;
+    std::optional<std::pair<size_t, int16_t>> iterator_at;  // the iterator argument's (frame, offset)
+    uint32_t iterator_type = 0;
     std::optional<int> released_reg;
     for (size_t i = 0; i < parameters.size(); ++i) {
         const int reg = int(i) + 1;
@@ -210,6 +213,12 @@ void Engine::execute_kfunc_call(uint32_t pc, AbstractState& state) {
         const bool to_struct =
             pointee && (pointee->kind == ir::BtfKind::Struct || pointee->kind == ir::BtfKind::Union);
         if (!to_struct) return unmodelled("memory arguments (pointers to other than kernel structs)");
+        if (iterates && i == 0 && pointee->name.starts_with("bpf_iter_")) {
+            iterator_type = pointee_id;
+            iterator_at = check_iterator_argument(pc, state, name, kfunc->flags, pointee_id);
+            if (!iterator_at) return;
+            continue;
+        }
         if (is_special_struct(pointee->name))
             return unmodelled(fmt::format("'struct {}' arguments", pointee->name));
         const bool nullable = note == "nullable";
@@ -236,6 +245,7 @@ void Engine::execute_kfunc_call(uint32_t pc, AbstractState& state) {
             released_reg = reg;
         }
     }
+    if (iterates && !iterator_at) return unmodelled("iterator kfuncs whose first argument is not an iterator");
     if (releases && !released_reg) {
         report(state, ErrorCode::KfuncArgument, pc,
                fmt::format("release kernel function {} expects a referenced pointer (from an acquiring kfunc, not "
@@ -261,6 +271,19 @@ void Engine::execute_kfunc_call(uint32_t pc, AbstractState& state) {
             const auto pointee = btf.type(pointee_id);
             const bool to_struct =
                 pointee && (pointee->kind == ir::BtfKind::Struct || pointee->kind == ir::BtfKind::Union);
+            const bool to_number = pointee && pointee->kind == ir::BtfKind::Int;
+            if ((kfunc->flags & IteratorNext) && (to_struct || to_number)) {
+                // An element: memory the size of the number (bpf_iter_num_next's int *),
+                // or a trusted kernel object borrowed for this iteration.
+                result = to_struct ? Value::make_pointer(PointerKind::BtfObject, pointee_id, Scalar::constant(0), true)
+                                   : Value::make_pointer(PointerKind::Memory, pointee->size, Scalar::constant(0), true);
+                result.trusted = to_struct;
+                result.maybe_null = true;
+                if (!apply_iterator_kfunc(pc, state, name, kfunc->flags, iterator_type, *iterator_at)) return;
+                for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
+                state.reg(0) = result;
+                return;
+            }
             if (!to_struct) return unmodelled("results that are memory (pointers to other than kernel structs)");
             // Without KF_ACQUIRE a struct pointer is borrowed (list and rbtree
             // nodes, kmem caches): its lifetime rules are not modelled.
@@ -289,6 +312,7 @@ void Engine::execute_kfunc_call(uint32_t pc, AbstractState& state) {
         // The object is gone after the release, in every copy.
         state.update_copies(id, [](Value& v) { v = Value::unknown_scalar(); });
     }
+    if (iterator_at && !apply_iterator_kfunc(pc, state, name, kfunc->flags, iterator_type, *iterator_at)) return;
     for (int r = 1; r <= 5; ++r) state.reg(r) = Value::uninitialized();
     state.reg(0) = result;
 }

@@ -147,6 +147,17 @@ std::optional<Value> Engine::access_memory(uint32_t pc, AbstractState& state, in
             return std::nullopt;
         }
         Frame& frame = state.frame(pointer.region);
+        if (const StackObject* object = frame.object_overlapping(lo, hi)) {
+            // The kernel refuses direct access to STACK_ITER slots: the
+            // iterator's state is the kernel's, and its kfuncs trust it.
+            report(state, ErrorCode::MemoryAccess, pc,
+                   fmt::format("the {} of {} bytes at {} touches fp{}..fp{}, which hold an open-coded iterator "
+                               "(id {}): only its kfuncs may read or write those bytes",
+                               verb, size, range_text(lo, hi), object->offset, object->offset + object->size,
+                               object->id),
+                   {reg});
+            return std::nullopt;
+        }
         frame.depth = std::max<int32_t>(frame.depth, int32_t(-lo));
         if (frame.function < function_depths_.size())
             function_depths_[frame.function] = std::max(function_depths_[frame.function], frame.depth);

@@ -60,7 +60,7 @@ struct SectionRule {
     bool legacy = false;
 };
 
-constexpr std::array<SectionRule, 58> section_rules{{
+constexpr std::array<SectionRule, 59> section_rules{{
     {"socket", ProgramType::SocketFilter, false, true},
     {"sk_reuseport/migrate", ProgramType::SkReuseport, false, true},
     {"sk_reuseport", ProgramType::SkReuseport, false, true},
@@ -93,6 +93,7 @@ constexpr std::array<SectionRule, 58> section_rules{{
     {"fentry.s", ProgramType::Tracing},
     {"fexit.s", ProgramType::Tracing},
     {"iter", ProgramType::Tracing},
+    {"iter.s", ProgramType::Tracing},
     {"freplace", ProgramType::Ext},
     {"lsm", ProgramType::Lsm},
     {"lsm.s", ProgramType::Lsm},

@@ -531,8 +531,12 @@ private:
                 }
                 auto* call = builder_.CreateCall(function_type_, helper_callee(pc), arguments);
                 write(state, 0, call);
+            } else if (options_.addressing == Addressing::Absolute && program_.resolved[pc] != 0) {
+                // A kfunc the runtime implements (runtime/kfuncs.hpp), called like a helper.
+                write(state, 0, builder_.CreateCall(function_type_, helper_callee(pc), arguments));
             } else {
-                return std::unexpected(at(pc, "kfunc calls are not supported"));
+                return std::unexpected(at(pc, "kfunc calls are not supported (only those the runtime implements, "
+                                              "with absolute addressing)"));
             }
             // Only bpf_tail_call (and callx, which may be it) asks for a tail call.
             constexpr int32_t TailCallHelper = 12;  // BPF_FUNC_tail_call

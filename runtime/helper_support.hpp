@@ -49,6 +49,10 @@ inline bool has_packet(const RunContext& context) { return context.packet.data !
 // data_meta, len) after a helper moved the packet's bounds.
 void sync_packet_fields(RunContext& context);
 
+// The bytes bpf_probe_read_kernel may copy from [address, address + length),
+// or nullptr (the read would fault).
+const uint8_t* probe_kernel_source(const RunContext& context, uint64_t address, uint64_t length);
+
 inline constexpr int64_t EthernetHeader = 14;  // ETH_HLEN
 
 // Helpers defined outside helpers.cpp, listed in its table.

@@ -764,6 +764,10 @@ constexpr HelperDefinition StandardHelpers[] = {
 
 namespace helper_support {
 
+const uint8_t* probe_kernel_source(const RunContext& context, uint64_t address, uint64_t length) {
+    return probe_source(context, address, length, ProbeSpace::Kernel);
+}
+
 // xdp_md and __sk_buff keep packet pointers in 32-bit fields; packets live
 // below 4 GiB (LowMemory), so the field is the address.
 void sync_packet_fields(RunContext& context) {

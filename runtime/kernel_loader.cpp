@@ -197,7 +197,7 @@ struct AttachRule {
     uint32_t attach_type;
 };
 
-constexpr std::array<AttachRule, 52> attach_rules{{
+constexpr std::array<AttachRule, 53> attach_rules{{
     {"sk_reuseport/migrate", ir::ProgramType::SkReuseport, BPF_SK_REUSEPORT_SELECT_OR_MIGRATE},
     {"sk_reuseport", ir::ProgramType::SkReuseport, BPF_SK_REUSEPORT_SELECT},
     {"kprobe.multi", ir::ProgramType::Kprobe, BPF_TRACE_KPROBE_MULTI},
@@ -215,6 +215,7 @@ constexpr std::array<AttachRule, 52> attach_rules{{
     {"fexit", ir::ProgramType::Tracing, BPF_TRACE_FEXIT},
     {"fexit.s", ir::ProgramType::Tracing, BPF_TRACE_FEXIT},
     {"iter", ir::ProgramType::Tracing, BPF_TRACE_ITER},
+    {"iter.s", ir::ProgramType::Tracing, BPF_TRACE_ITER},
     {"lsm", ir::ProgramType::Lsm, BPF_LSM_MAC},
     {"lsm.s", ir::ProgramType::Lsm, BPF_LSM_MAC},
     {"lsm_cgroup", ir::ProgramType::Lsm, BPF_LSM_CGROUP},
@@ -284,7 +285,8 @@ bool section_matches(std::string_view section, std::string_view rule) {
 }
 
 // prog_flags a section asks for: "xdp.frags" programs may see multi-buffer
-// packets; ".s" sections are sleepable.
+// packets; ".s" sections are sleepable, and so are "syscall" programs (libbpf's
+// SEC_SLEEPABLE: the kernel refuses a syscall program that is not).
 uint32_t program_flags(ir::ProgramType type, std::string_view section) {
     constexpr uint32_t Sleepable = 1u << 4;  // BPF_F_SLEEPABLE
     uint32_t flags = 0;
@@ -294,6 +296,7 @@ uint32_t program_flags(ir::ProgramType type, std::string_view section) {
     if (prefix.ends_with(".s") && (type == ir::ProgramType::Tracing || type == ir::ProgramType::Lsm ||
                                    type == ir::ProgramType::Kprobe))
         flags |= Sleepable;
+    if (type == ir::ProgramType::Syscall && prefix == "syscall") flags |= Sleepable;
     return flags;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/loaded_program.hpp"
 
 #include "ir/helper_names.hpp"
+#include "runtime/kfuncs.hpp"
 #include "runtime/map.hpp"
 
 #include <fmt/format.h>
@@ -88,11 +89,14 @@ link_program(const ir::Program& program, std::span<Map* const> maps, const Helpe
             loaded->resolved[pc] = reinterpret_cast<uint64_t>(helper->function);
             loaded->helpers_used.push_back(insn.imm);
         } else if (insn.is_kfunc_call()) {
-            // No kfunc has a user-space implementation yet: refuse by name.
+            // The iterators over numbers and bits run in user space; any other kfunc is refused by name.
             const ir::Program::KfuncCall* kfunc = program.kfunc_call(pc);
-            return std::unexpected(error_at(program, file, pc,
-                kfunc ? fmt::format("the kernel function (kfunc) {} is not implemented by the runtime", kfunc->name)
-                      : fmt::format("kfunc call (BTF id {}) is not supported by the runtime", insn.imm)));
+            HelperFunction function = kfunc ? find_kfunc_implementation(kfunc->name) : nullptr;
+            if (!function)
+                return std::unexpected(error_at(program, file, pc,
+                    kfunc ? fmt::format("the kernel function (kfunc) {} is not implemented by the runtime", kfunc->name)
+                          : fmt::format("kfunc call (BTF id {}) is not supported by the runtime", insn.imm)));
+            loaded->resolved[pc] = reinterpret_cast<uint64_t>(function);
         } else if (insn.is_local_call()) {
             int64_t target = int64_t(pc) + insn.imm + 1;
             if (target < 0 || size_t(target) >= code.size())

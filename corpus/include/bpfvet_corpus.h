@@ -73,6 +73,54 @@ extern void bpf_cpumask_set_cpu(u32 cpu, struct bpf_cpumask *cpumask) __ksym;
 extern _Bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym;
 extern u32 bpf_cpumask_weight(const struct cpumask *cpumask) __ksym;
 
+/* Open-coded iterators: a struct on the stack that its _new kfunc creates, its
+ * _next kfunc advances (NULL at the end) and its _destroy kfunc ends, as the
+ * kernel declares them (struct sizes from the kernel's BTF). */
+struct bpf_iter_num {
+    u64 __opaque[1];
+} __attribute__((aligned(8)));
+struct bpf_iter_bits {
+    u64 __opaque[2];
+} __attribute__((aligned(8)));
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+extern int bpf_iter_bits_new(struct bpf_iter_bits *it, const u64 *unsafe_ptr__ign, u32 nr_words) __ksym;
+extern int *bpf_iter_bits_next(struct bpf_iter_bits *it) __ksym;
+extern void bpf_iter_bits_destroy(struct bpf_iter_bits *it) __ksym;
+
+/* The loop macros of libbpf's bpf_helpers.h, written out here with the same
+ * shape, so that clang compiles them as it compiles real code: the iterator
+ * lives in the for-init with a cleanup() destructor (destroy runs on every
+ * way out of the loop), _new is called once through a dummy pointer, and
+ * each test calls _next. bpf_for also checks the element against the range,
+ * which gives the verifier its bounds. */
+#define BPFVET_ITER_SETUP(type, it, ...)                                                     \
+    struct bpf_iter_##type it __attribute__((aligned(8), cleanup(bpf_iter_##type##_destroy))), \
+        *it##_once __attribute__((unused)) =                                                 \
+            (bpf_iter_##type##_new(&it, __VA_ARGS__), (void)bpf_iter_##type##_destroy, (void *)0)
+#define bpf_for_each(type, cur, ...) \
+    for (BPFVET_ITER_SETUP(type, ___it, __VA_ARGS__); ((cur) = bpf_iter_##type##_next(&___it));)
+#define bpf_for(i, start, end)                                                  \
+    for (BPFVET_ITER_SETUP(num, ___it, (start), (end));                         \
+         ({                                                                     \
+             int *___element = bpf_iter_num_next(&___it);                       \
+             ___element && ((i) = *___element, (i) >= (start) && (i) < (end)); \
+         });)
+#define bpf_repeat(n) for (BPFVET_ITER_SETUP(num, ___it, 0, (n)); bpf_iter_num_next(&___it);)
+
+/* The kernel's loop budget (bpf_experimental.h): may_goto jumps out once the
+ * program has spent it, so a loop with no bound the verifier can prove still ends. */
+#define cond_break                                                   \
+    ({                                                               \
+        __label__ l_break, l_continue;                               \
+        asm volatile goto("may_goto %l[l_break]" :::: l_break);      \
+        goto l_continue;                                             \
+    l_break:                                                         \
+        break;                                                       \
+    l_continue:;                                                     \
+    })
+
 /* For programs written in BPF assembly (asm volatile in a __naked function),
  * as the kernel's verifier selftests do: %[name] operands. */
 #define __imm(name) [name] "i"(name)
