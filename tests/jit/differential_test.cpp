@@ -13,6 +13,7 @@
 #include "shared_compiler.hpp"
 #include "analyzer/analyzer.hpp"
 #include "ir/elf_loader.hpp"
+#include "ir/kernel_btf.hpp"
 #include "jit/jit_runner.hpp"
 #include "runtime/runtime.hpp"
 
@@ -151,6 +152,14 @@ void compare_program(const std::string& path, const ir::Object& object, const ir
     analyzer::AnalysisOptions analysis;
     analysis.max_seconds = 5;
     analysis.record_facts = true;  // the JIT compiles with them: this test checks they hold
+    // Kfunc calls (the iterators the runtime implements) are typed from the running kernel's BTF.
+    if (!program.kfunc_calls.empty()) {
+        static const std::shared_ptr<const ir::KernelBtf> btf = []() -> std::shared_ptr<const ir::KernelBtf> {
+            auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
+            return parsed ? *parsed : nullptr;
+        }();
+        analysis.kernel_btf = btf;
+    }
     auto verdict = analyzer::analyze_program(object, program, analysis);
     if (!verdict.accepted) {
         ++tally.rejected;
