@@ -231,11 +231,6 @@ std::optional<ContextDescriptor> context_descriptor(ProgramType type, std::strin
         return ContextDescriptor{"BTF arguments (u64[12])", 96, {}, true, true, std::nullopt};
     case ProgramType::Lsm:
         return ContextDescriptor{"BTF arguments (u64[12])", 96, {}, true, true, ReturnRange{-4095, 0, true}};
-    case ProgramType::Syscall:
-        // BPF_PROG_TEST_RUN's ctx_in buffer, of any layout: the kernel allows
-        // any aligned access below 65535 (syscall_prog_is_valid_access); reads
-        // only here (writes are refused, a stricter rule).
-        return ContextDescriptor{"syscall arguments", 65535, {}, true, false, std::nullopt};
     case ProgramType::CgroupDevice:
         // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
         return ContextDescriptor{"bpf_cgroup_dev_ctx", 12, {}, true, false, zero_or_one};

@@ -246,11 +246,14 @@ TEST_F(KfuncRules, UnknownKfuncIsNamed) {
     EXPECT_NE(checked.codes().find("bpf_no_such_kfunc"), std::string::npos) << checked.codes();
 }
 
-TEST_F(KfuncRules, IteratorsAndRcuSectionsAreRefusedByName) {
-    auto iterator = check_kfuncs("r1 = r10\nr1 += -8\nr2 = 0\nr3 = 10\ncall kfunc[0]\nr0 = 0\nexit",
-                                 {"bpf_iter_num_new"});
-    EXPECT_TRUE(iterator.rejected_with("unmodelled-kfunc")) << iterator.codes();
-    EXPECT_NE(iterator.codes().find("bpf_iter_num_new"), std::string::npos) << iterator.codes();
+// Iterators over numbers and bits are modelled (iterator_test.cpp); those that
+// need an RCU section or are allowed only in some programs are not yet.
+TEST_F(KfuncRules, UnmodelledIteratorsAndRcuSectionsAreRefusedByName) {
+    for (const char* name : {"bpf_iter_task_new", "bpf_iter_css_task_new"}) {
+        auto iterator = check_kfuncs("r1 = r10\nr1 += -8\nr2 = 0\nr3 = 10\ncall kfunc[0]\nr0 = 0\nexit", {name});
+        EXPECT_TRUE(iterator.rejected_with("unmodelled-kfunc")) << iterator.codes();
+        EXPECT_NE(iterator.codes().find(name), std::string::npos) << iterator.codes();
+    }
     auto rcu = check_kfuncs("call kfunc[0]\nr0 = 0\nexit", {"bpf_rcu_read_lock"});
     EXPECT_TRUE(rcu.rejected_with("unmodelled-kfunc")) << rcu.codes();
 }
