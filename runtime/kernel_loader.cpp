@@ -3,6 +3,7 @@
 #include "runtime/kernel_loader.hpp"
 
 #include "ir/core_relocation.hpp"
+#include "ir/program_type.hpp"
 
 #include <fmt/format.h>
 #include <linux/bpf.h>
@@ -288,6 +289,7 @@ bool section_matches(std::string_view section, std::string_view rule) {
 // packets; ".s" sections are sleepable, and so are "syscall" programs (libbpf's
 // SEC_SLEEPABLE: the kernel refuses a syscall program that is not).
 uint32_t program_flags(ir::ProgramType type, std::string_view section) {
+    section = ir::without_autoload_marker(section);
     constexpr uint32_t Sleepable = 1u << 4;  // BPF_F_SLEEPABLE
     uint32_t flags = 0;
     if (type == ir::ProgramType::Xdp && section_matches(section.substr(0, section.find('/')), "xdp.frags"))
@@ -453,6 +455,7 @@ std::expected<uint32_t, std::string> attach_btf_id(const ir::KernelBtf& btf, std
 }
 
 uint32_t expected_attach_type(ir::ProgramType type, std::string_view section) {
+    section = ir::without_autoload_marker(section);
     const AttachRule* best = nullptr;
     for (const auto& rule : attach_rules)
         if (rule.type == type && section_matches(section, rule.section) && (!best || rule.section.size() > best->section.size()))
