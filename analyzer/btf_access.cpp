@@ -167,6 +167,7 @@ std::optional<ResolvedMember> resolve_member(const ir::KernelBtf& btf, uint32_t 
 }  // namespace
 
 std::optional<BtfAttachKind> btf_attach_kind(ir::ProgramType type, std::string_view section) {
+    section = ir::without_autoload_marker(section);
     const std::string_view prefix = section.substr(0, section.find('/'));
     for (const auto& entry : attach_prefixes)
         if (entry.prefix == prefix && entry.type == type) return entry.kind;
@@ -207,7 +208,7 @@ std::expected<BtfAttach, std::string> resolve_btf_attach(const ir::KernelBtf& bt
     if (kind == BtfAttachKind::Iterator)
         return std::unexpected("the context of iterator programs is not modelled");
     const bool tracepoint = kind == BtfAttachKind::RawTracepoint;
-    const std::string_view attach_target = section.substr(section.find('/') + 1);
+    const std::string_view attach_target = section.substr(section.find('/') + 1);  // after any '?'
     auto id = btf.find(named->kind, attach.target);
     if (!id)
         return std::unexpected(fmt::format("the kernel BTF ({}) has no {} '{}'", btf.origin(),

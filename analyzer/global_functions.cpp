@@ -9,6 +9,7 @@
 //   "R1 invalid mem access 'mem_or_null'": p may be null whoever calls it.
 #include "analyzer/engine.hpp"
 
+#include "analyzer/context_argument.hpp"
 #include "analyzer/helper_table.hpp"
 
 #include <fmt/format.h>
@@ -37,7 +38,7 @@ struct ArgumentType {
 // The type, or why the kernel refuses the prototype (btf_prepare_func_args).
 std::variant<ArgumentType, std::string> argument_type(const ir::FunctionParameter& parameter, size_t index,
                                                       const std::optional<ContextDescriptor>& context,
-                                                      ir::ProgramType type) {
+                                                      ir::ProgramType type, std::optional<BtfAttachKind> attach) {
     using Kind = ir::FunctionParameter::Kind;
     using Parameter = ir::FunctionParameter;
     const uint8_t tags = parameter.tags;
@@ -60,20 +61,14 @@ std::variant<ArgumentType, std::string> argument_type(const ir::FunctionParamete
         context && (parameter.pointee_struct == context->struct_name || parameter.pointee_name == context->struct_name ||
                     (type == ir::ProgramType::Kprobe && parameter.pointee_name == "bpf_user_pt_regs_t"));
     if (tags & Parameter::TagContext) {
-        // __arg_ctx: the context, whatever the pointee, as long as it is void
-        // or the program type's own context (btf_validate_prog_ctx_type).
         if (tags != Parameter::TagContext)
             return fmt::format("argument {} combines arg:ctx with other tags (the kernel's \"arg#{} has invalid "
                                "combination of tags\")",
                                index + 1, index);
-        const bool points_to_void = parameter.pointee_name.empty() && !parameter.pointee_size;
+        if (auto problem = context_argument_problem(parameter, index, type, attach)) return *problem;
         if (!context)
             return fmt::format("argument {} is tagged arg:ctx, but the context of this program type is not modelled",
                                index + 1);
-        if (!points_to_void && !is_context)
-            return fmt::format("argument {} is tagged arg:ctx but points to '{}', which is not the context of this "
-                               "program type ({})",
-                               index + 1, parameter.pointee_name, context->struct_name);
         return ArgumentType{ArgumentType::Kind::Context, 0};
     }
     if (is_context) return ArgumentType{ArgumentType::Kind::Context, 0};
@@ -116,7 +111,7 @@ void Engine::call_global_function(uint32_t pc, uint32_t callee, AbstractState& s
     }
     for (size_t i = 0; i < function.parameters.size(); ++i) {
         const int reg = int(i) + 1;
-        auto typed = argument_type(function.parameters[i], i, context_, type_);
+        auto typed = argument_type(function.parameters[i], i, context_, type_, btf_kind_);
         if (auto* why = std::get_if<std::string>(&typed)) {
             report(state, ErrorCode::HelperArgument, pc, fmt::format("global function {}: {}", function.name, *why),
                    {});
@@ -169,7 +164,7 @@ void Engine::analyze_global_functions() {
         entry.reg(10) = Value::make_pointer(PointerKind::Stack, 0, Scalar::constant(0));
         bool typed = function.parameters.size() <= max_arguments;
         for (size_t i = 0; i < function.parameters.size() && typed; ++i) {
-            auto type = argument_type(function.parameters[i], i, context_, type_);
+            auto type = argument_type(function.parameters[i], i, context_, type_, btf_kind_);
             if (std::holds_alternative<std::string>(type)) {
                 typed = false;  // every call of it is refused already
                 break;

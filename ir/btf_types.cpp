@@ -17,6 +17,16 @@ const Record* trailing(const llvm::BTF::CommonType* type) {
 
 constexpr int MaxTypeChain = 32;  // guards against cyclic or absurd BTF
 
+FunctionParameter::Pointee pointee_kind_of(const llvm::BTF::CommonType* type) {
+    using Pointee = FunctionParameter::Pointee;
+    if (!type) return Pointee::Other;
+    switch (type->getKind()) {
+    case llvm::BTF::BTF_KIND_STRUCT: return Pointee::Struct;
+    case llvm::BTF::BTF_KIND_INT: return Pointee::Integer;
+    default: return Pointee::Other;
+    }
+}
+
 }  // namespace
 
 uint32_t BtfTypes::skip_modifiers(uint32_t type_id) const {
@@ -190,8 +200,10 @@ std::optional<BtfTypes::FunctionSignature> BtfTypes::function_signature(std::str
                     pointee = t->Type;
                 }
                 if (const auto* t = parser_.findType(pointee)) parameter.pointee_name = parser_.findString(t->NameOff).str();
-                if (const auto* t = parser_.findType(skip_modifiers(pointee)))
-                    parameter.pointee_struct = parser_.findString(t->NameOff).str();
+                const uint32_t resolved_id = skip_modifiers(pointee);
+                const auto* resolved = resolved_id ? parser_.findType(resolved_id) : nullptr;
+                if (resolved) parameter.pointee_struct = parser_.findString(resolved->NameOff).str();
+                parameter.pointee_kind = resolved_id == 0 ? FunctionParameter::Pointee::Void : pointee_kind_of(resolved);
                 if (auto size = size_of(pointee); size && *size > 0 && *size <= UINT32_MAX) parameter.pointee_size = uint32_t(*size);
             } else {
                 parameter.kind = FunctionParameter::Kind::Other;

@@ -1,4 +1,5 @@
 #include "ir/kernel_btf.hpp"
+#include "ir/program_type.hpp"
 
 #include <llvm/DebugInfo/BTF/BTFParser.h>
 #include <llvm/Object/ObjectFile.h>
@@ -367,6 +368,7 @@ std::optional<uint64_t> KernelBtf::size_of(uint32_t id) const {
 }
 
 std::optional<BtfAttachTarget> btf_attach_target(std::string_view section) {
+    section = without_autoload_marker(section);
     const size_t slash = section.find('/');
     if (slash == std::string_view::npos || slash + 1 == section.size()) return std::nullopt;
     const std::string_view prefix = section.substr(0, slash), target = section.substr(slash + 1);

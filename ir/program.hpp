@@ -93,6 +93,10 @@ struct FunctionParameter {
     std::optional<uint32_t> pointee_size;  // Pointer: bytes of the pointee, none for void or incomplete types
     std::string pointee_name;              // Pointer: the pointee's name before typedefs ("bpf_user_pt_regs_t")
     std::string pointee_struct;            // Pointer: the struct's name after typedefs ("pt_regs")
+    // Pointer: what the pointee is once modifiers and typedefs are skipped (arg:ctx
+    // accepts `void *`, `u64 *` or a named struct, depending on the program type).
+    enum class Pointee : uint8_t { Void, Struct, Integer, Other };
+    Pointee pointee_kind = Pointee::Other;
 };
 
 // A function inside a linked program: the entry function first, then each

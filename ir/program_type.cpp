@@ -149,6 +149,7 @@ std::optional<ProgramType> program_type_from_name(std::string_view name) {
 }
 
 SectionTypeGuess program_type_from_section(std::string_view section) {
+    section = without_autoload_marker(section);
     if (section.starts_with("cgroup/")) {
         std::string_view hook = section.substr(7);
         for (auto h : sock_addr_hooks)

@@ -28,6 +28,12 @@ struct SectionTypeGuess {
     std::string attach_target;
 };
 
+// A section name as libbpf reads it: "?xdp" is "xdp" with autoload off, so
+// the leading '?' says nothing about the program's type or attach target.
+[[nodiscard]] constexpr std::string_view without_autoload_marker(std::string_view section) {
+    return section.starts_with('?') ? section.substr(1) : section;
+}
+
 // The program type libbpf would infer from a section name, e.g. "kprobe/sys_write"
 // gives Kprobe with target "sys_write"; Unspecified when the name implies nothing.
 [[nodiscard]] SectionTypeGuess program_type_from_section(std::string_view section);

@@ -3,6 +3,7 @@
 #include "runtime/kernel_loader.hpp"
 
 #include "ir/core_relocation.hpp"
+#include "ir/program_type.hpp"
 
 #include <fmt/format.h>
 #include <linux/bpf.h>
@@ -286,6 +287,7 @@ bool section_matches(std::string_view section, std::string_view rule) {
 // prog_flags a section asks for: "xdp.frags" programs may see multi-buffer
 // packets; ".s" sections are sleepable.
 uint32_t program_flags(ir::ProgramType type, std::string_view section) {
+    section = ir::without_autoload_marker(section);
     constexpr uint32_t Sleepable = 1u << 4;  // BPF_F_SLEEPABLE
     uint32_t flags = 0;
     if (type == ir::ProgramType::Xdp && section_matches(section.substr(0, section.find('/')), "xdp.frags"))
@@ -450,6 +452,7 @@ std::expected<uint32_t, std::string> attach_btf_id(const ir::KernelBtf& btf, std
 }
 
 uint32_t expected_attach_type(ir::ProgramType type, std::string_view section) {
+    section = ir::without_autoload_marker(section);
     const AttachRule* best = nullptr;
     for (const auto& rule : attach_rules)
         if (rule.type == type && section_matches(section, rule.section) && (!best || rule.section.size() > best->section.size()))

@@ -2,6 +2,7 @@
 // the kernel refuses (with its log line) and a safe twin it accepts. The
 // kernel's verdicts were taken from Linux 6.18 loading the same code with
 // libbpf (BTF and func_info included).
+#include "analyzer/context_argument.hpp"
 #include "check_program.hpp"
 
 #include "ir/elf_loader.hpp"
@@ -35,6 +36,7 @@ ir::FunctionParameter pointer_to(uint32_t size, std::string name) {
     parameter.pointee_size = size;
     parameter.pointee_name = name;
     parameter.pointee_struct = std::move(name);
+    parameter.pointee_kind = ir::FunctionParameter::Pointee::Struct;
     return parameter;
 }
 
@@ -514,6 +516,7 @@ TEST(GlobalFunctions, ContextTagMakesAVoidPointerTheContext) {
         exit)";
     ir::FunctionParameter void_pointer;
     void_pointer.kind = P::Kind::Pointer;
+    void_pointer.pointee_kind = P::Pointee::Void;
     // Untagged, `void *` has no size: the kernel refuses the prototype.
     auto untagged = check_adjusted(pass_context, Socket, {}, global("sum", {void_pointer}));
     EXPECT_TRUE(untagged.rejected_with("helper-argument")) << untagged.codes();
@@ -537,6 +540,65 @@ TEST(GlobalFunctions, ContextTagMakesAVoidPointerTheContext) {
     EXPECT_TRUE(on_number.rejected_with("helper-argument")) << on_number.codes();
     auto unknown = check_adjusted(pass_context, Socket, {}, global("sum", {tagged(void_pointer, P::TagUnknown)}));
     EXPECT_TRUE(unknown.rejected_with("helper-argument")) << unknown.codes();
+}
+
+ir::FunctionParameter pointer_to_u64() {
+    ir::FunctionParameter parameter;
+    parameter.kind = ir::FunctionParameter::Kind::Pointer;
+    parameter.pointee_size = 8;
+    parameter.pointee_name = "u64";
+    parameter.pointee_struct = "unsigned long long";
+    parameter.pointee_kind = ir::FunctionParameter::Pointee::Integer;
+    return parameter;
+}
+
+// btf_validate_prog_ctx_type: besides `void *` and the type's own context
+// struct, each program type accepts a few pointees (selftests arg_tag_ctx_*).
+TEST(GlobalFunctions, ContextTagAcceptsThePointeesTheKernelAcceptsPerProgramType) {
+    using T = ir::ProgramType;
+    using A = BtfAttachKind;
+    auto accepts = [](const ir::FunctionParameter& p, T type, std::optional<A> attach = std::nullopt) {
+        return !context_argument_problem(p, 0, type, attach).has_value();
+    };
+    const auto u64 = pointer_to_u64();
+    EXPECT_TRUE(accepts(pointer_to(24, "xdp_md"), T::Xdp));
+    EXPECT_FALSE(accepts(pointer_to(192, "__sk_buff"), T::Xdp));
+    EXPECT_FALSE(accepts(u64, T::Xdp));
+    EXPECT_TRUE(accepts(pointer_to(96, "bpf_raw_tracepoint_args"), T::RawTracepoint));
+    EXPECT_TRUE(accepts(u64, T::RawTracepointWritable));
+    EXPECT_FALSE(accepts(pointer_to(8, "whatever"), T::RawTracepoint));
+    EXPECT_TRUE(accepts(pointer_to(8, "whatever"), T::Tracepoint));  // anything goes
+    EXPECT_TRUE(accepts(pointer_to(168, "pt_regs"), T::PerfEvent));
+    EXPECT_TRUE(accepts(pointer_to(184, "bpf_perf_event_data"), T::PerfEvent));
+    EXPECT_TRUE(accepts(pointer_to(168, "pt_regs"), T::Kprobe));
+    EXPECT_TRUE(accepts(u64, T::Lsm));
+    EXPECT_FALSE(accepts(pointer_to(8, "file"), T::Lsm));  // "should be void pointer"
+    EXPECT_TRUE(accepts(u64, T::Tracing, A::Fentry));
+    EXPECT_TRUE(accepts(u64, T::Tracing, A::ModifyReturn));
+    EXPECT_FALSE(accepts(pointer_to(8, "bpf_iter__task"), T::Tracing, A::Fentry));
+    EXPECT_TRUE(accepts(pointer_to(16, "bpf_iter__task"), T::Tracing, A::Iterator));
+    EXPECT_FALSE(accepts(u64, T::Tracing, A::Iterator));
+    EXPECT_TRUE(accepts(pointer_to(96, "bpf_raw_tracepoint_args"), T::Tracing, A::RawTracepoint));
+    ir::FunctionParameter unnamed = pointer_to(8, "");
+    EXPECT_FALSE(accepts(unnamed, T::Tracepoint));  // "arg#0 type doesn't have a name"
+}
+
+TEST(GlobalFunctions, ContextTagOnAnotherPointeeMakesTheCalleeReadTheContext) {
+    using P = ir::FunctionParameter;
+    // A raw tracepoint's subprogram takes `u64 *ctx __arg_ctx` and reads args[0].
+    constexpr std::string_view read_first_argument = R"(
+    main:
+        call sum
+        exit
+    sum:
+        r0 = *(u64 *)(r1 + 0)
+        exit)";
+    auto raw_tp = check_adjusted(read_first_argument, ir::ProgramType::RawTracepoint, {},
+                                 global("sum", {tagged(pointer_to_u64(), P::TagContext)}));
+    EXPECT_TRUE(raw_tp.result.accepted) << raw_tp.codes();
+    auto wrong_struct = check_adjusted(read_first_argument, ir::ProgramType::RawTracepoint, {},
+                                       global("sum", {tagged(pointer_to(8, "whatever"), P::TagContext)}));
+    EXPECT_TRUE(wrong_struct.rejected_with("helper-argument")) << wrong_struct.codes();
 }
 
 TEST(GlobalFunctions, CallsAreCheckedAgainstThePrototypeAndReturnAnUnknownNumber) {

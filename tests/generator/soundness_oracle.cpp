@@ -3,6 +3,7 @@
 #include "analyzer/analyzer.hpp"
 #include "jit/jit_runner.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/map_contents.hpp"
 
 #include <algorithm>
 #include <array>
@@ -55,24 +56,7 @@ void fill_maps(runtime::LoadedObject& object, uint64_t seed) {
     }
 }
 
-using MapContents = std::vector<std::map<std::vector<uint8_t>, std::vector<uint8_t>>>;
-
-MapContents map_contents(const runtime::LoadedObject& object) {
-    MapContents contents;
-    for (runtime::Map* map : object.maps()) {
-        auto& entries = contents.emplace_back();
-        const auto& definition = map->definition();
-        std::vector<uint8_t> key(definition.key_size), next(definition.key_size), value(map->host_value_size());
-        bool first = true;
-        for (uint32_t count = 0; count <= definition.max_entries; ++count) {
-            if (map->host_get_next_key(first ? nullptr : key.data(), next.data()) != 0) break;
-            first = false;
-            key = next;
-            if (map->host_lookup(key.data(), value.data()) == 0) entries[key] = value;
-        }
-    }
-    return contents;
-}
+using bpfvet::test::map_contents;
 
 runtime::RuntimeOptions deterministic_runtime() {
     runtime::RuntimeOptions options;

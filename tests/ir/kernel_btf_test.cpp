@@ -93,6 +93,8 @@ TEST(KernelBtf, NamesTheAttachTargetOfEachSection) {
     EXPECT_FALSE(btf_attach_target("kprobe/do_unlinkat").has_value());
     EXPECT_FALSE(btf_attach_target("fentry/").has_value());
     EXPECT_FALSE(btf_attach_target("fentry").has_value());
+    // libbpf's "?" (autoload off) is not part of the name it reads the target from.
+    EXPECT_EQ(btf_attach_target("?fentry/do_unlinkat")->name, "do_unlinkat");
 }
 
 // Malformed input is an error value with a reason, never a crash.

@@ -16,6 +16,9 @@ TEST(ProgramType, LibbpfNames) {
     EXPECT_EQ(type_of("socket"), ProgramType::SocketFilter);
     EXPECT_EQ(type_of("kprobe/do_unlinkat"), ProgramType::Kprobe);
     EXPECT_EQ(program_type_from_section("kprobe/do_unlinkat").attach_target, "do_unlinkat");
+    // "?" only turns autoload off (libbpf); the rest of the name decides.
+    EXPECT_EQ(type_of("?xdp"), ProgramType::Xdp);
+    EXPECT_EQ(program_type_from_section("?kprobe/do_unlinkat").attach_target, "do_unlinkat");
     EXPECT_EQ(type_of("cgroup/connect4"), ProgramType::CgroupSockAddr);
 }
 

@@ -15,6 +15,7 @@
 #include "ir/elf_loader.hpp"
 #include "jit/jit_runner.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/map_contents.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -99,31 +100,7 @@ std::vector<uint8_t> random_packet(std::mt19937_64& random, const std::vector<st
     return packet;
 }
 
-// Every map's contents as key -> value bytes (maps the host can iterate).
-using MapContents = std::vector<std::map<std::vector<uint8_t>, std::vector<uint8_t>>>;
-
-MapContents map_contents(const LoadedObject& object) {
-    MapContents contents;
-    for (Map* map : object.maps()) {
-        auto& entries = contents.emplace_back();
-        switch (map->type()) {
-        case ir::MapType::Hash: case ir::MapType::Array: case ir::MapType::PercpuHash: case ir::MapType::PercpuArray:
-        case ir::MapType::LruHash: case ir::MapType::LruPercpuHash: case ir::MapType::LpmTrie:
-            break;
-        default: continue;  // prog arrays, ring buffers, perf arrays, map-in-map: no comparable contents
-        }
-        const auto& definition = map->definition();
-        std::vector<uint8_t> key(definition.key_size), next(definition.key_size), value(map->host_value_size());
-        bool first = true;
-        for (uint32_t count = 0; count <= definition.max_entries; ++count) {
-            if (map->host_get_next_key(first ? nullptr : key.data(), next.data()) != 0) break;
-            first = false;
-            key = next;
-            if (map->host_lookup(key.data(), value.data()) == 0) entries[key] = value;
-        }
-    }
-    return contents;
-}
+using bpfvet::test::map_contents;
 
 struct Tally {
     size_t programs = 0, rejected = 0, privileged_only = 0, not_runnable = 0, interpreter_faults = 0, compared = 0, runs = 0;
