@@ -9,6 +9,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   linux-libc-dev              # linux/bpf.h and friends for corpus programs and the kernel oracle
+  graphviz                    # optional at run time: `dot` draws `cfg --format svg` and check's HTML graphs
 )
 missing=()
 for package in "${packages[@]}"; do

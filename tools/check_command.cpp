@@ -9,6 +9,7 @@
 #include "runtime/kernel_loader.hpp"
 #include "tools/baseline.hpp"
 #include "tools/check_report.hpp"
+#include "tools/html_report.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/text_output.hpp"
 #include "tools/commands.hpp"
@@ -213,6 +214,7 @@ int run_check(const CheckOptions& options) {
     if (options.format == "sarif") fmt::print("{}\n", json_text(sarif_report(reports, source_root, failures)));
     if (options.format == "github") fmt::print("{}", github_report(reports, source_root, failures));
     if (options.format == "junit") fmt::print("{}", junit_report(reports, failures));
+    if (options.format == "html") fmt::print("{}", html_report(reports, objects, failures, {source_root, true}));
     if (options.format == "json") {
         // One object: {file, programs} (or {file, error}); several: {objects: [...]}.
         nlohmann::json out = json_objects.size() == 1 ? json_objects[0] : nlohmann::json{{"objects", json_objects}};
@@ -235,8 +237,9 @@ void register_check_command(CLI::App& app, CommandAction& action) {
     add_selection_options(*command, options->selection, true);
     command->add_option("--format,-f", options->format,
                         "Output format: text, json, sarif (SARIF 2.1.0 for code scanning), github (workflow "
-                        "annotations), junit (one test case per program)")
-        ->check(CLI::IsMember({"text", "json", "sarif", "github", "junit"}));
+                        "annotations), junit (one test case per program), html (one page: verdicts, annotated source, "
+                        "the CFG with the failing path via Graphviz, the causal story)")
+        ->check(CLI::IsMember({"text", "json", "sarif", "github", "junit", "html"}));
     command->add_flag("--kernel", options->kernel,
                       "Also load each program into the running kernel (needs root) and show its verdict and log "
                       "beside ours; the exit code stays bpfvet's");
