@@ -97,6 +97,8 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
         for (const auto& element : function.wto) collect_loop_heads(function, element, loop_heads_);
     for (const auto& [pc, head] : loop_heads_)
         if (pc < prune_points_.size()) prune_points_[pc] = true;
+    if (!options.trace.pcs.empty())
+        tracer_ = std::make_unique<Tracer>(options.trace, program.instructions.size(), &object);
     btf_kind_ = btf_attach_kind(type, program.section);
     if (!btf_kind_) return;
     if (context_) {
@@ -371,6 +373,7 @@ AnalysisResult Engine::run() {
     result.pruned_paths = exploration_.pruned;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     for (const auto& [pc, state] : invariants_) result.invariants[pc] = state.to_string(&object_);
+    if (tracer_) result.traces = tracer_->result();
     return result;
 }
 
