@@ -169,5 +169,16 @@ TEST(CheckKernel, Bpf2bpfIsLoadedWithItsBtf) {
     EXPECT_EQ(program["kernel"]["agrees"], true);
 }
 
+// The kernel refuses the BTF of an object whose __naked entry function has an
+// unnamed argument: the note gives the kernel's own reason, from its BTF log.
+TEST(CheckKernel, BtfRefusalGivesTheKernelsReason) {
+    SKIP_WITHOUT("bad_stack_depth.o");
+    auto result = run_cli("check --kernel " + quote(Corpus / "bad_stack_depth.o"));
+    if (unavailable(result)) GTEST_SKIP() << "bpf(2) unavailable";
+    const size_t note = result.output.find("kernel: note: the kernel refuses the object's BTF (Invalid argument: ");
+    ASSERT_NE(note, std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("xdp_stack_depth", note), std::string::npos) << result.output;
+}
+
 }  // namespace
 }  // namespace bpfvet::test
