@@ -100,6 +100,8 @@ Engine::Engine(const ir::Object& object, const ir::Program& program, const ir::P
     // An iterator's `next` is where its loop converges (the kernel's is_iter_next_insn prune point).
     for (uint32_t pc = 0; pc < prune_points_.size(); ++pc)
         if (is_iterator_next(pc)) prune_points_[pc] = true;
+    if (!options.trace.pcs.empty())
+        tracer_ = std::make_unique<Tracer>(options.trace, program.instructions.size(), &object);
     btf_kind_ = btf_attach_kind(type, program.section);
     if (!btf_kind_) return;
     if (context_) {
@@ -374,6 +376,7 @@ AnalysisResult Engine::run() {
     result.pruned_paths = exploration_.pruned;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     for (const auto& [pc, state] : invariants_) result.invariants[pc] = state.to_string(&object_);
+    if (tracer_) result.traces = tracer_->result();
     return result;
 }
 

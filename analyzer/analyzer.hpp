@@ -4,6 +4,7 @@
 
 #include "analyzer/diagnostic.hpp"
 #include "analyzer/facts.hpp"
+#include "analyzer/trace.hpp"
 #include "ir/program.hpp"
 
 #include <cstdint>
@@ -58,6 +59,8 @@ struct AnalysisOptions {
     // fentry/fexit/fmod_ret/tp_btf/lsm programs. Without it their arguments
     // are numbers, and dereferencing one is refused saying so.
     std::shared_ptr<const ir::KernelBtf> kernel_btf;
+    // States on demand at these instructions, path by path (analyzer/trace.hpp).
+    TraceRequest trace;
 };
 
 struct AnalysisResult {
@@ -82,6 +85,8 @@ struct AnalysisResult {
     double refine_seconds = 0;  // time the refinement added
     // With record_facts, for an accepted program: what holds before each instruction.
     ProgramFacts facts;
+    // With options.trace: each traced instruction's visits, in the order of options.trace.pcs.
+    std::vector<TracedPoint> traces;
 };
 
 [[nodiscard]] AnalysisResult analyze_program(const ir::Object& object, const ir::Program& program,

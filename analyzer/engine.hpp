@@ -9,6 +9,7 @@
 #include "analyzer/helper_table.hpp"
 #include "analyzer/liveness.hpp"
 #include "analyzer/state.hpp"
+#include "analyzer/tracer.hpp"
 #include "ir/cfg.hpp"
 
 #include <chrono>
@@ -272,6 +273,8 @@ public:
     std::vector<Diagnostic> errors_;
     // The innermost exploration running, whose path an error's diagnostic records.
     const Explorer* explorer_ = nullptr;
+    // With options.trace only: null otherwise, so the hooks cost one test per step.
+    std::unique_ptr<Tracer> tracer_;
     std::set<std::pair<uint32_t, ErrorCode>> reported_;
     // Per function: the most stack bytes any of its frames touched on any path
     // (the kernel's subprog stack_depth).

@@ -273,9 +273,21 @@ void Explorer::run_path(Path& path) {
             return;
         }
         ++instructions_;
+        Tracer* tracer = engine_.tracer_ && !engine_.silent_ && engine_.tracer_->wants(pc) ? engine_.tracer_.get() : nullptr;
+        if (tracer != nullptr) tracer->visit(pc, path.state, tracer->keeps_next(pc) ? failing_path(pc) : std::vector<PathStep>{});
         if (engine_.prune_points_[pc]) {
-            if (engine_.loop_heads_.contains(pc) && arrive_at_loop_head(path)) return;
-            if (!visit(path)) return;
+            if (engine_.loop_heads_.contains(pc) && arrive_at_loop_head(path)) {
+                if (tracer != nullptr) tracer->ended(VisitEnd::Widened);
+                return;
+            }
+            const Checkpoint* stored_before = path.parent;
+            last_cover_ = nullptr;
+            if (!visit(path)) {
+                if (tracer != nullptr && last_cover_ != nullptr) tracer->pruned_by(last_cover_, last_cover_->state);
+                else if (tracer != nullptr) tracer->ended(VisitEnd::Stopped);
+                return;
+            }
+            if (tracer != nullptr && path.parent != stored_before) tracer->stored_as(path.parent);
         }
         if (engine_.options_.record_invariants && !engine_.silent_) {
             auto [it, inserted] = engine_.invariants_.try_emplace(pc, path.state);
@@ -505,6 +517,7 @@ void Explorer::prune_by_loop(Path& path, Checkpoint& c) {
 
 void Explorer::prune_by(Path& path, Checkpoint& c) {
     ++c.hits;
+    last_cover_ = &c;
     // What the old state's paths read, this one's may read too.
     mark_read(path, c.read);
     ++engine_.exploration_.pruned;

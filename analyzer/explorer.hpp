@@ -128,6 +128,7 @@ private:
     Engine& engine_;
     const size_t base_frames_;
     const Path* running_ = nullptr;  // the path run_path is following
+    const Checkpoint* last_cover_ = nullptr;  // the state that pruned the last pruned path (for --trace)
     std::vector<Path> stack_;
     std::deque<Checkpoint> checkpoints_;              // stable addresses
     std::vector<std::vector<Checkpoint*>> explored_;  // per pc: finished checkpoints to compare with

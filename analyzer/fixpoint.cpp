@@ -452,6 +452,7 @@ void Engine::run_block(FunctionRun& run, ir::BlockId block, AbstractState state)
     uint32_t pc = bounds.first;
     while (true) {
         if (budget_spent(pc, state)) return;
+        if (tracer_ && !silent_ && tracer_->wants(pc)) tracer_->visit_joined(pc, state);
         if (options_.record_invariants && !silent_) {
             auto [it, inserted] = invariants_.try_emplace(pc, state);
             if (!inserted) it->second = it->second.join(state);

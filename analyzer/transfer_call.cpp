@@ -581,6 +581,14 @@ std::optional<uint32_t> Engine::enter_call(uint32_t pc, const ir::Instruction& i
     for (size_t f = 0; f < program_.functions.size(); ++f)
         if (program_.functions[f].start == target) callee = uint32_t(f);
     if (!callee) {
+        // A call the loader could not link names its symbol: say which, and how helpers are declared.
+        if (auto undefined = std::ranges::find(program_.unresolved_calls, pc, &ir::Program::UnresolvedCall::pc);
+            undefined != program_.unresolved_calls.end()) {
+            const bool helper = ir::helper_id(undefined->symbol) && undefined->symbol.starts_with("bpf_");
+            report(state, helper ? ErrorCode::UnknownHelper : ErrorCode::InvalidInstruction, pc,
+                   ir::undefined_call_message(undefined->symbol), {});
+            return std::nullopt;
+        }
         report(state, ErrorCode::InvalidInstruction, pc, fmt::format("call to {} which starts no function", target), {});
         return std::nullopt;
     }

@@ -15,6 +15,7 @@
 // the kfunc's name: never accepted unchecked.
 #include "analyzer/engine.hpp"
 #include "analyzer/kfunc_table.hpp"
+#include "ir/helper_names.hpp"
 
 #include <fmt/format.h>
 
@@ -110,11 +111,15 @@ void Engine::execute_kfunc_call(uint32_t pc, AbstractState& state) {
     const std::string& name = call->name;
     const KfuncDescription* kfunc = find_kfunc(name);
     if (!kfunc) {
-        report(state, ErrorCode::UnknownKfunc, pc,
-               fmt::format("calling kernel function {}: Linux 6.18 has no such kfunc (libbpf would fail to resolve "
-                           "it)",
-                           name),
-               {});
+        // A helper declared as an extern function comes here as a kfunc: name the mistake.
+        if (ir::helper_id(name) && name.starts_with("bpf_"))
+            report(state, ErrorCode::UnknownHelper, pc, ir::undefined_call_message(name), {});
+        else
+            report(state, ErrorCode::UnknownKfunc, pc,
+                   fmt::format("unknown kfunc {}: Linux 6.18 has no such kernel function (libbpf would fail to "
+                               "resolve it)",
+                               name),
+                   {});
         return;
     }
     if (options_.unprivileged) {

@@ -93,6 +93,8 @@ std::string render(Operand operand, const Instruction& insn, const Instruction* 
     return {};
 }
 
+}  // namespace
+
 std::string source_comment(const SourceLocation& location) {
     std::string text = location.text;
     std::replace(text.begin(), text.end(), '\n', ' ');
@@ -103,8 +105,6 @@ std::string source_comment(const SourceLocation& location) {
     if (text.empty()) return fmt::format("; [{}:{}]", location.file, location.line);
     return fmt::format("; {}  [{}:{}]", text, location.file, location.line);
 }
-
-}  // namespace
 
 std::string jump_label(size_t pc) { return fmt::format(".L{}", pc); }
 

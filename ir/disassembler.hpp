@@ -59,6 +59,9 @@ struct DisassemblyOptions {
 [[nodiscard]] std::string disassemble_program(const Program& program, const Object* object,
                                               const DisassemblyOptions& options = {});
 
+// A source line as `disasm --source` prints it: "; <text>  [file:line]".
+[[nodiscard]] std::string source_comment(const SourceLocation& location);
+
 // The label the disassembler prints for a jump target at `pc` (".L12").
 [[nodiscard]] std::string jump_label(size_t pc);
 

@@ -243,4 +243,14 @@ std::optional<int32_t> helper_id(std::string_view name) {
 
 int32_t helper_count() { return int32_t(helper_names.size()); }
 
+std::string undefined_call_message(std::string_view symbol) {
+    const std::string name(symbol);
+    if (auto id = helper_id(symbol); id && symbol.starts_with("bpf_"))
+        return name + " is an undefined symbol: declare helpers as in bpf_helpers.h (a pointer to the helper's number: "
+                      "static void *(*" + name + ")(...) = (void *) " + std::to_string(*id) +
+               "), not as extern functions";
+    return name + " is an undefined symbol: no function of the object defines it, and a kernel function (kfunc) "
+                  "must be declared `extern ... __ksym` in an object with BTF (-g)";
+}
+
 }  // namespace bpfvet::ir

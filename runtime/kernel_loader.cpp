@@ -78,12 +78,25 @@ Failure failure_from_errno(const std::string& what) {
 // typed by it (locks, timers) and func_info for callbacks and global
 // functions. -1 when the object has none or the kernel refuses it; libbpf
 // then goes on without, and so does this.
-Descriptor load_btf(const ir::Object& object) {
+// On refusal `reason` receives the last line of the kernel's BTF log.
+Descriptor load_btf(const ir::Object& object, std::string& reason) {
     if (object.btf.empty()) return Descriptor();
     union bpf_attr attr {};
     attr.btf = pointer_to_u64(object.btf.data());
     attr.btf_size = uint32_t(object.btf.size());
-    return Descriptor(int(bpf_call(BPF_BTF_LOAD, attr)));
+    Descriptor loaded(int(bpf_call(BPF_BTF_LOAD, attr)));
+    if (loaded.get() >= 0 || errno == EPERM || errno == ENOSYS) return loaded;
+    const int error = errno;
+    std::vector<char> log(64 * 1024, '\0');
+    attr.btf_log_buf = pointer_to_u64(log.data());
+    attr.btf_log_size = uint32_t(log.size());
+    attr.btf_log_level = 1;
+    Descriptor again(int(bpf_call(BPF_BTF_LOAD, attr)));
+    if (again.get() >= 0) return again;
+    const auto lines = last_log_lines(std::string_view(log.data()), 1);
+    if (!lines.empty()) reason = lines.back();
+    errno = error;
+    return Descriptor();
 }
 
 // Map types libbpf creates without BTF types whatever the object says
@@ -703,13 +716,14 @@ KernelLoadResult load_in_kernel(const ir::Object& object, const ir::Program& pro
             return load_in_kernel(object, *moved, type, plain, loaded);
         }
     }
-    Descriptor btf = load_btf(object);
+    std::string btf_reason;
+    Descriptor btf = load_btf(object, btf_reason);
     const int btf_error = errno;
     result.with_btf = btf.get() >= 0 && !function_info(program).empty();
     if (object.btf.empty()) result.btf_note = "the object has no usable BTF: loaded without it, as libbpf does";
     else if (btf.get() < 0)
-        result.btf_note = fmt::format("the kernel refuses the object's BTF ({}): loaded without it, as libbpf does",
-                                      std::strerror(btf_error));
+        result.btf_note = fmt::format("the kernel refuses the object's BTF ({}{}): loaded without it, as libbpf does",
+                                      std::strerror(btf_error), btf_reason.empty() ? "" : ": " + btf_reason);
     else if (!result.with_btf)
         result.btf_note = "not every function has a BTF FUNC: loaded without func_info";
     auto maps = create_maps(object, btf.get());

@@ -10,6 +10,7 @@
 #include "tools/baseline.hpp"
 #include "tools/check_report.hpp"
 #include "tools/html_report.hpp"
+#include "tools/check_trace.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/text_output.hpp"
 #include "tools/commands.hpp"
@@ -32,8 +33,13 @@ struct CheckOptions {
     ProgramSelection selection;
     std::string format = "text";
     bool print_invariants = false;
+    bool trace = false;        // the states per path at --pc/--line, else at each error's pc
+    std::string pc, line;      // --pc N|A-B, --line FILE:L: where to trace, which invariants to print
+    size_t trace_paths = 20;   // visits shown per traced instruction
+    PlaceFilter place;         // parsed from pc and line
     bool unprivileged = false;
     bool kernel = false;  // also load into the running kernel
+    bool fail_on_kernel_reject = false;  // with --kernel: the kernel's rejection fails the check too
     std::string source_root;  // sarif/github paths relative to this (default: the working directory)
     uint64_t max_steps = 1'000'000;
     double max_seconds = 60.0;
@@ -81,9 +87,12 @@ nlohmann::json program_json(const ProgramReport& report, const CheckOptions& opt
                            {"seconds", result.seconds}};
     if (options.print_invariants) {
         nlohmann::json invariants = nlohmann::json::object();
-        for (const auto& [pc, text] : result.invariants) invariants[std::to_string(pc)] = text;
+        const std::vector<uint32_t> selected = filtered_pcs(*program, options.place);
+        for (const auto& [pc, text] : result.invariants)
+            if (options.place.everywhere() || std::ranges::binary_search(selected, pc)) invariants[std::to_string(pc)] = text;
         item["invariants"] = invariants;
     }
+    if (options.trace) item["trace"] = trace_json(*report.object, *program, result);
     if (report.kernel) item["kernel"] = kernel_json(report);
     if (options.refine == "z3") {
         nlohmann::json discharged = nlohmann::json::array();
@@ -120,7 +129,7 @@ void print_program_text(const ProgramReport& report, const ir::Object& object, c
                result.processed_instructions, analyzer::AnalysisOptions{}.max_steps, result.total_states,
                result.peak_states);
     if (options.print_invariants) {
-        for (size_t pc = 0; pc < program->instructions.size(); ++pc) {
+        for (uint32_t pc : filtered_pcs(*program, options.place)) {
             auto found = result.invariants.find(uint32_t(pc));
             if (found == result.invariants.end()) continue;
             const ir::Instruction* next = pc + 1 < program->instructions.size() ? &program->instructions[pc + 1] : nullptr;
@@ -134,10 +143,26 @@ void print_program_text(const ProgramReport& report, const ir::Object& object, c
         if (report.known(i)) fmt::print("  baseline: a known rejection (in {}), not a new one\n", options.baseline);
     }
     for (const auto& alarm : result.discharged) fmt::print("discharged {}", alarm.to_text());
+    if (options.trace) {
+        if (result.traces.empty())
+            fmt::print("  trace: {}\n", options.place.everywhere() ? "no error to trace (give --pc or --line)"
+                                                                    : "no instruction of this program is at --pc/--line");
+        fmt::print("{}", trace_text(object, *program, result, options.trace_paths));
+    }
     if (report.kernel) fmt::print("{}", kernel_text(report));
 }
 
-int run_check(const CheckOptions& options) {
+int run_check(CheckOptions options) {
+    if (auto place = parse_place_filter(options.pc, options.line)) {
+        options.place = *place;
+    } else {
+        fmt::print(stderr, "bpfvet: {}\n", place.error());
+        return ExitBadInput;
+    }
+    if (!options.place.everywhere() && !options.trace && !options.print_invariants) {
+        fmt::print(stderr, "bpfvet: --pc and --line choose where --trace or --print-invariants look: give one of them\n");
+        return ExitBadInput;
+    }
     analyzer::AnalysisOptions analysis;
     analysis.unprivileged = options.unprivileged;
     analysis.record_invariants = options.print_invariants;
@@ -193,8 +218,18 @@ int run_check(const CheckOptions& options) {
                 else fmt::print(stderr, "bpfvet: {}: {}: {}; checking the compiled offsets\n", object.path,
                                 listed->section, moved.error());
             }
+            analysis.trace = {};
+            if (options.trace && !options.place.everywhere())
+                analysis.trace = {trace_points(*program, options.place), options.trace_paths};
             ProgramReport& report = reports.emplace_back(
                 ProgramReport{object.path, program, analyzer::analyze_program(object, *program, analysis), std::nullopt, false, {}});
+            report.object = &object;
+            if (options.trace && options.place.everywhere() && !report.analysis.errors.empty()) {
+                // Trace where each error fails: a second analysis, which records the states there.
+                for (const auto& error : report.analysis.errors) analysis.trace.pcs.push_back(error.pc);
+                analysis.trace.max_visits = options.trace_paths;
+                report.analysis = analyzer::analyze_program(object, *program, analysis);
+            }
             reject_for_uncreatable_maps(object, *program, report.analysis);
             if (analysis.refine == analyzer::Refinement::Z3) confirm_counterexamples(object, index, report.analysis);
             if (!options.source_root.empty()) relativize_source_paths(report.analysis, source_root);
@@ -205,6 +240,8 @@ int run_check(const CheckOptions& options) {
                 runtime::kernel::KernelLoadOptions load;
                 if (options.kernel_btf.empty()) load.kernel_btf = analysis.kernel_btf;
                 report.kernel = runtime::kernel::load_in_kernel(object, *program, report.analysis.type, load);
+                if (options.fail_on_kernel_reject && report.kernel->verdict == runtime::kernel::KernelVerdict::Reject)
+                    all_accepted = false;
             }
             if (options.format == "json") json_programs.push_back(program_json(report, options));
             if (options.format == "text") print_program_text(report, object, options);
@@ -243,10 +280,23 @@ void register_check_command(CLI::App& app, CommandAction& action) {
     command->add_flag("--kernel", options->kernel,
                       "Also load each program into the running kernel (needs root) and show its verdict and log "
                       "beside ours; the exit code stays bpfvet's");
+    command->add_flag("--fail-on-kernel-reject", options->fail_on_kernel_reject,
+                      "With --kernel: exit 1 when the kernel rejects a program, even one bpfvet accepts")
+        ->needs(command->get_option("--kernel"));
     command->add_option("--source-root", options->source_root,
                         "Write source paths below this directory relative to it: in every format when given; sarif and "
                         "github default to the working directory (the repository root in CI)");
-    command->add_flag("--print-invariants", options->print_invariants, "Print the abstract state before each instruction");
+    command->add_flag("--print-invariants", options->print_invariants,
+                      "Print the abstract state before each instruction (the join of every path; --pc/--line choose where)");
+    command->add_flag("--trace", options->trace,
+                      "Show the state path by path (each visit of the exploration, its branch decisions, whether a "
+                      "verified state pruned it) at --pc/--line, else where each error fails, then their join");
+    command->add_option("--pc", options->pc, "With --trace or --print-invariants: instruction N or range A-B");
+    command->add_option("--line", options->line,
+                        "With --trace or --print-invariants: the instructions of source line FILE:L (FILE may be a "
+                        "trailing part of the path BTF records)");
+    command->add_option("--trace-paths", options->trace_paths, "Visits shown per traced instruction (default 20)")
+        ->check(CLI::PositiveNumber);
     command->add_flag("--unprivileged", options->unprivileged,
                       "Apply the stricter rules of an unprivileged loader (no pointer leaks or comparisons)");
     command->add_option("--max-steps", options->max_steps, "Budget of abstract instruction steps (default 1000000)")

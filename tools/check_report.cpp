@@ -50,8 +50,11 @@ std::string story_sentence(const analyzer::Diagnostic& diagnostic) {
     return out;
 }
 
-// What the kernel's rejection says, for SARIF and GitHub; nullopt when there is nothing to report.
+// What the kernel's verdict says, for SARIF and GitHub: its rejection, or its
+// acceptance of a program we reject; nullopt when there is nothing to report.
 std::optional<std::string> kernel_rejection_sentence(const ProgramReport& report) {
+    if (report.kernel && report.kernel->verdict == kernel::KernelVerdict::Accept && !report.analysis.accepted)
+        return std::string("the running kernel's verifier accepts this program (bpfvet rejects it)");
     if (!report.kernel || report.kernel->verdict != kernel::KernelVerdict::Reject) return std::nullopt;
     const auto& result = *report.kernel;
     std::string sentence = report.analysis.accepted ? "the running kernel's verifier rejects this program (bpfvet accepts it): "
@@ -224,9 +227,11 @@ nlohmann::json sarif_kernel_result(const ProgramReport& report, const std::strin
                                  {"program", report.program->name},
                                  {"errno", result.error}};
     if (pc) properties["pc"] = *pc;
+    const auto disagreement = kernel_disagreement(report);
+    properties["disagreement"] = disagreement.has_value();
     return {{"ruleId", std::string(KernelRuleId)},
             {"ruleIndex", rule_index},
-            {"level", report.analysis.accepted ? "warning" : "note"},
+            {"level", disagreement ? "warning" : "note"},
             {"message", sarif_message(sentence)},
             {"locations", nlohmann::json::array({sarif_location(report, source, pc, source_root)})},
             {"properties", properties}};
@@ -357,7 +362,8 @@ std::string github_report(std::span<const ProgramReport> reports, std::string_vi
         if (auto sentence = kernel_rejection_sentence(report)) {
             const ir::SourceLocation* source = location_at(report, report.kernel->error_pc);
             const std::string file = relative_source_path(source && source->line > 0 ? source->file : report.object_path, source_root);
-            out += github_command(analysis.accepted ? "warning" : "notice", file, source, "kernel verifier",
+            out += github_command(kernel_disagreement(report) ? "warning" : "notice", file, source,
+                                  kernel_disagreement(report) ? "kernel verifier disagrees" : "kernel verifier",
                                   fmt::format("{}: {}", program_label(*report.program), *sentence));
         } else if (report.kernel) {
             out += kernel_text(report);
@@ -414,6 +420,16 @@ namespace {
 std::string kernel_verdict_text(const ProgramReport& report);
 }  // namespace
 
+std::optional<std::string> kernel_disagreement(const ProgramReport& report) {
+    if (!report.kernel) return std::nullopt;
+    const bool accepted = report.analysis.accepted;
+    if (report.kernel->verdict == kernel::KernelVerdict::Reject && accepted)
+        return std::string("disagreement: the kernel rejects this program, bpfvet accepts it");
+    if (report.kernel->verdict == kernel::KernelVerdict::Accept && !accepted)
+        return std::string("disagreement: the kernel accepts this program, bpfvet rejects it");
+    return std::nullopt;
+}
+
 std::string kernel_text(const ProgramReport& report) {
     if (!report.kernel) return {};
     const auto& result = *report.kernel;
@@ -422,7 +438,8 @@ std::string kernel_text(const ProgramReport& report) {
     const std::string note = result.btf_note.empty() || result.verdict == kernel::KernelVerdict::Unavailable
                                  ? std::string()
                                  : fmt::format("kernel: note: {}\n", result.btf_note);
-    return kernel_verdict_text(report) + note;
+    const auto disagreement = kernel_disagreement(report);
+    return kernel_verdict_text(report) + note + (disagreement ? fmt::format("kernel: {}\n", *disagreement) : std::string());
 }
 
 namespace {
@@ -469,6 +486,11 @@ nlohmann::json kernel_json(const ProgramReport& report) {
                           {"load_seconds", result.load_seconds},
                           {"with_btf", result.with_btf}};
     if (!result.btf_note.empty()) out["btf_note"] = result.btf_note;
+    // Whether the two verdicts agree (null when the kernel gave none).
+    const bool decided = result.verdict == kernel::KernelVerdict::Accept || result.verdict == kernel::KernelVerdict::Reject;
+    const auto disagreement = kernel_disagreement(report);
+    out["agrees"] = decided ? nlohmann::json(!disagreement) : nlohmann::json(nullptr);
+    if (disagreement) out["disagreement"] = *disagreement;
     if (result.error_pc) out["error_pc"] = *result.error_pc;
     if (const auto* source = location_at(report, result.error_pc)) {
         out["file"] = source->file;

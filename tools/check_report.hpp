@@ -26,6 +26,7 @@ struct ProgramReport {
     // With --baseline: for each of analysis.errors, whether the baseline knows it.
     bool against_baseline = false;
     std::vector<bool> known_errors;
+    const ir::Object* object = nullptr;  // the object the program came from (for --trace)
 
     [[nodiscard]] bool known(size_t error) const {
         return against_baseline && error < known_errors.size() && known_errors[error];
@@ -80,6 +81,14 @@ struct InputFailure {
 // rejected program (type = the first error code, text = every diagnostic).
 // An input failure is a test case "load" of the object's suite with an <error>.
 [[nodiscard]] std::string junit_report(std::span<const ProgramReport> reports, std::span<const InputFailure> failures = {});
+
+// Where the kernel's verdict (--kernel) differs from ours, in words; nullopt
+// when they agree or the kernel gave no verdict:
+//   "disagreement: the kernel rejects this program, bpfvet accepts it"
+//   "disagreement: the kernel accepts this program, bpfvet rejects it"
+// Text and JUnit show it as a "kernel: disagreement: ..." line, JSON as
+// kernel.agrees/kernel.disagreement, SARIF and GitHub as a warning (agreement: a note).
+[[nodiscard]] std::optional<std::string> kernel_disagreement(const ProgramReport& report);
 
 // --kernel in text: "kernel: accept (12 insns processed, 0.1 ms)" or
 // "kernel: reject: <reason> at insn 7 (src/x.c:31)" and the log's last lines.

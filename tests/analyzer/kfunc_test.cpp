@@ -243,7 +243,17 @@ TEST_F(KfuncRules, NeedsAGplCompatibleLicense) {
 TEST_F(KfuncRules, UnknownKfuncIsNamed) {
     auto checked = check_kfuncs("call kfunc[0]\nr0 = 0\nexit", {"bpf_no_such_kfunc"});
     EXPECT_TRUE(checked.rejected_with("unknown-kfunc")) << checked.codes();
-    EXPECT_NE(checked.codes().find("bpf_no_such_kfunc"), std::string::npos) << checked.codes();
+    EXPECT_NE(checked.codes().find("unknown kfunc bpf_no_such_kfunc"), std::string::npos) << checked.codes();
+}
+
+// A helper declared as an extern function reaches us as a kfunc call: the
+// message names the undefined symbol and how helpers are declared.
+TEST_F(KfuncRules, HelperDeclaredAsExternIsAnUndefinedSymbol) {
+    auto checked = check_kfuncs("call kfunc[0]\nr0 = 0\nexit", {"bpf_map_lookup_elem"});
+    EXPECT_TRUE(checked.rejected_with("unknown-helper")) << checked.codes();
+    EXPECT_NE(checked.codes().find("bpf_map_lookup_elem is an undefined symbol: declare helpers as in bpf_helpers.h"),
+              std::string::npos)
+        << checked.codes();
 }
 
 // Iterators over numbers and bits are modelled (iterator_test.cpp); those that

@@ -229,5 +229,20 @@ TEST(ElfLoader, ExternKernelFunctionsBecomeNamedKfuncCalls) {
     EXPECT_EQ(program->kfunc_call(0), nullptr);  // the first instruction loads ctx[0]
 }
 
+// A helper declared `extern` instead of as bpf_helpers.h's pointer: the call
+// keeps the symbol's name (as a kfunc call, which libbpf also takes it for),
+// so the analyzer can say which symbol is undefined.
+TEST(ElfLoader, ExternHelperDeclarationKeepsTheSymbol) {
+    const auto path = std::filesystem::path(BPFVET_CORPUS_BUILD_DIR) / "bad_extern_helper.o";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " was not built";
+    auto object = load_object(path.string());
+    ASSERT_TRUE(object) << object.error().to_string();
+    ASSERT_EQ(object->programs.size(), 1u);
+    const Program& program = object->programs[0];
+    ASSERT_EQ(program.kfunc_calls.size(), 1u);
+    EXPECT_EQ(program.kfunc_calls[0].name, "bpf_map_lookup_elem");
+    EXPECT_TRUE(program.instructions[program.kfunc_calls[0].pc].is_kfunc_call());
+}
+
 }  // namespace
 }  // namespace bpfvet::ir

@@ -103,5 +103,17 @@ TEST(HelperNames, EveryIdHasOneDistinctNameThatMapsBack) {
     }
 }
 
+// A call of an undefined symbol: a helper's name says how to declare helpers.
+TEST(HelperNames, UndefinedCallMessageNamesTheSymbol) {
+    const std::string helper = undefined_call_message("bpf_map_lookup_elem");
+    EXPECT_EQ(helper.rfind("bpf_map_lookup_elem is an undefined symbol: declare helpers as in bpf_helpers.h", 0), 0u)
+        << helper;
+    EXPECT_NE(helper.find("(void *) 1)"), std::string::npos) << helper;  // helper number 1
+    const std::string other = undefined_call_message("my_function");
+    EXPECT_EQ(other.rfind("my_function is an undefined symbol: no function of the object defines it", 0), 0u) << other;
+    // Without the bpf_ prefix a name is no helper's declaration.
+    EXPECT_EQ(undefined_call_message("map_lookup_elem").find("bpf_helpers.h"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bpfvet::ir

@@ -93,5 +93,92 @@ TEST(CheckKernel, SarifNoteForTheKernelsRejection) {
     EXPECT_NE(results.back()["message"]["text"].get<std::string>().find("map_value_or_null"), std::string::npos);
 }
 
+// Refinement with --verdict safety accepts a program the kernel rejects: the
+// disagreement is marked, the exit code stays ours unless --fail-on-kernel-reject.
+TEST(CheckKernel, FailOnKernelRejectWhenWeAccept) {
+    SKIP_WITHOUT("refine_relational_bound.o");
+    const std::string command = "check --refine z3 --verdict safety --z3-timeout 5000 --kernel " +
+                                quote(Corpus / "refine_relational_bound.o");
+    auto ours = run_cli(command);
+    if (unavailable(ours)) GTEST_SKIP() << "bpf(2) unavailable";
+    ASSERT_NE(ours.output.find("kernel: reject"), std::string::npos) << ours.output;
+    EXPECT_EQ(ours.exit_code, 0) << ours.output;
+    EXPECT_NE(ours.output.find("kernel: disagreement: the kernel rejects this program, bpfvet accepts it"),
+              std::string::npos)
+        << ours.output;
+    auto failing = run_cli(command + " --fail-on-kernel-reject");
+    EXPECT_EQ(failing.exit_code, 1) << failing.output;
+    auto without_kernel = run_cli("check --fail-on-kernel-reject " + quote(Corpus / "refine_relational_bound.o"));
+    EXPECT_EQ(without_kernel.exit_code, 2) << without_kernel.output;
+}
+
+// The kernel (loading as root) accepts a pointer leak that --unprivileged
+// rejects: every format marks the disagreement.
+TEST(CheckKernel, EveryFormatMarksADisagreement) {
+    SKIP_WITHOUT("bad_pointer_leak.o");
+    const std::string command = "check --unprivileged --kernel " + quote(Corpus / "bad_pointer_leak.o");
+    auto text = run_cli(command);
+    if (unavailable(text)) GTEST_SKIP() << "bpf(2) unavailable";
+    ASSERT_NE(text.output.find("kernel: accept"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("kernel: disagreement: the kernel accepts this program, bpfvet rejects it"),
+              std::string::npos)
+        << text.output;
+    const auto json = nlohmann::json::parse(run_cli(command + " --format json").output);
+    const auto& kernel = json["programs"][0]["kernel"];
+    EXPECT_EQ(kernel["agrees"], false) << kernel.dump(2);
+    EXPECT_EQ(kernel["disagreement"], "disagreement: the kernel accepts this program, bpfvet rejects it");
+    const auto sarif = nlohmann::json::parse(run_cli(command + " --format sarif").output);
+    bool marked = false;
+    for (const auto& result : sarif["runs"][0]["results"])
+        if (result["ruleId"] == "kernel-verifier")
+            marked = result["level"] == "warning" && result["properties"]["disagreement"] == true;
+    EXPECT_TRUE(marked) << sarif.dump(2);
+    auto github = run_cli(command + " --format github");
+    EXPECT_NE(github.output.find("::warning "), std::string::npos) << github.output;
+    EXPECT_NE(github.output.find("title=kernel verifier disagrees::"), std::string::npos) << github.output;
+    auto junit = run_cli(command + " --format junit");
+    EXPECT_NE(junit.output.find("kernel: disagreement: the kernel accepts this program"), std::string::npos)
+        << junit.output;
+}
+
+// Both reject a null dereference: they agree, and nothing says otherwise.
+TEST(CheckKernel, AgreementIsNotMarked) {
+    SKIP_WITHOUT("bad_null_dereference.o");
+    const auto json =
+        nlohmann::json::parse(run_cli("check --kernel --format json " + quote(Corpus / "bad_null_dereference.o")).output);
+    const auto& kernel = json["programs"][0]["kernel"];
+    if (kernel["verdict"] == "unavailable") GTEST_SKIP() << "bpf(2) unavailable";
+    EXPECT_EQ(kernel["agrees"], true) << kernel.dump(2);
+    EXPECT_FALSE(kernel.contains("disagreement"));
+}
+
+// ebpf-samples' bpf2bpf.o: the kernel rejects it when it is loaded as libbpf
+// loads it, with the object's BTF and func_info (add1 is then verified on its
+// own, from its pointer argument that may be NULL). Skipped without the shared corpus.
+TEST(CheckKernel, Bpf2bpfIsLoadedWithItsBtf) {
+    const std::filesystem::path object =
+        std::filesystem::path(BPFVET_SHARED_DIR) / "corpus" / "ebpf-samples" / "build" / "bpf2bpf.o";
+    if (!std::filesystem::exists(object)) GTEST_SKIP() << object << " absent";
+    const auto json =
+        nlohmann::json::parse(run_cli("check --type socket_filter --kernel --format json " + quote(object)).output);
+    const auto& program = json["programs"][0];
+    if (program["kernel"]["verdict"] == "unavailable") GTEST_SKIP() << "bpf(2) unavailable";
+    EXPECT_EQ(program["kernel"]["with_btf"], true) << program["kernel"].dump(2);
+    EXPECT_EQ(program["kernel"]["verdict"], "reject") << program["kernel"].dump(2);
+    EXPECT_EQ(program["verdict"], "reject");
+    EXPECT_EQ(program["kernel"]["agrees"], true);
+}
+
+// The kernel refuses the BTF of an object whose __naked entry function has an
+// unnamed argument: the note gives the kernel's own reason, from its BTF log.
+TEST(CheckKernel, BtfRefusalGivesTheKernelsReason) {
+    SKIP_WITHOUT("bad_stack_depth.o");
+    auto result = run_cli("check --kernel " + quote(Corpus / "bad_stack_depth.o"));
+    if (unavailable(result)) GTEST_SKIP() << "bpf(2) unavailable";
+    const size_t note = result.output.find("kernel: note: the kernel refuses the object's BTF (Invalid argument: ");
+    ASSERT_NE(note, std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("xdp_stack_depth", note), std::string::npos) << result.output;
+}
+
 }  // namespace
 }  // namespace bpfvet::test
