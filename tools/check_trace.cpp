@@ -1,20 +1,13 @@
 #include "tools/check_trace.hpp"
+#include "tools/parse_number.hpp"
 
 #include "ir/disassembler.hpp"
 
 #include <fmt/format.h>
 
-#include <charconv>
 
 namespace bpfvet::tools {
 namespace {
-
-std::optional<uint32_t> parse_number(std::string_view text) {
-    uint32_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
-}
 
 bool same_file(std::string_view recorded, std::string_view wanted) {
     if (recorded == wanted) return true;

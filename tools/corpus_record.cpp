@@ -1,6 +1,6 @@
 #include "tools/corpus_record.hpp"
+#include "tools/parse_number.hpp"
 
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,17 +20,6 @@ uint64_t fnv1a_64(std::string_view text) {
     }
     return hash;
 }
-
-namespace {
-
-std::optional<uint32_t> parse_number(std::string_view text) {
-    uint32_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
-}
-
-}  // namespace
 
 std::expected<Shard, std::string> parse_shard(std::string_view text) {
     const auto slash = text.find('/');

@@ -2,8 +2,7 @@
 // split and convergence at `next` in analyzer/explorer.cpp): each of the
 // kernel's rules on a small program, typed by the running kernel's BTF
 // (skipped where /sys/kernel/btf/vmlinux is unreadable).
-#include "check_program.hpp"
-#include "ir/kernel_btf.hpp"
+#include "kfunc_program.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -11,33 +10,12 @@
 namespace bpfvet::analyzer::test {
 namespace {
 
-std::shared_ptr<const ir::KernelBtf> running_kernel_btf() {
-    static const std::shared_ptr<const ir::KernelBtf> btf = []() -> std::shared_ptr<const ir::KernelBtf> {
-        auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
-        return parsed ? *parsed : nullptr;
-    }();
-    return btf;
-}
-
 // A tp_btf program; each `call kfunc[0]` is named by `names`, in order.
 Checked check_iterators(std::string_view text, std::vector<std::string> names) {
-    AnalysisOptions options;
-    options.kernel_btf = running_kernel_btf();
-    return check(text, ir::ProgramType::Tracing, {}, options, "GPL", [&](ir::Program& program) {
-        program.section = "tp_btf/task_newtask";
-        size_t next = 0;
-        for (uint32_t pc = 0; pc < program.instructions.size(); ++pc)
-            if (program.instructions[pc].is_kfunc_call() && next < names.size())
-                program.kfunc_calls.push_back({pc, names[next++]});
-    });
+    return check_kfuncs(text, std::move(names));
 }
 
-class Iterators : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (!running_kernel_btf()) GTEST_SKIP() << ir::DefaultKernelBtfPath << " is unreadable";
-    }
-};
+class Iterators : public NeedsKernelBtf {};
 
 const std::vector<std::string> NewNextDestroy = {"bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy"};
 

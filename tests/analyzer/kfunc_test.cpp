@@ -2,8 +2,7 @@
 // table's facts, then each rule on small programs checked against the
 // running kernel's BTF (skipped where /sys/kernel/btf/vmlinux is unreadable).
 #include "analyzer/kfunc_table.hpp"
-#include "check_program.hpp"
-#include "ir/kernel_btf.hpp"
+#include "kfunc_program.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,14 +10,6 @@
 
 namespace bpfvet::analyzer::test {
 namespace {
-
-std::shared_ptr<const ir::KernelBtf> running_kernel_btf() {
-    static const std::shared_ptr<const ir::KernelBtf> btf = []() -> std::shared_ptr<const ir::KernelBtf> {
-        auto parsed = ir::KernelBtf::load(std::string(ir::DefaultKernelBtfPath));
-        return parsed ? *parsed : nullptr;
-    }();
-    return btf;
-}
 
 TEST(KfuncTable, RowsCarryTheKernelsFlagsAndSets) {
     const KfuncDescription* acquire = find_kfunc("bpf_task_acquire");
@@ -64,28 +55,7 @@ TEST(KfuncTable, CoversEveryKfuncOfTheRunningKernel) {
     EXPECT_TRUE(missing.empty()) << missing.size() << " kfuncs without a row:" << list;
 }
 
-// Assembles `text` as a tp_btf/task_newtask program (r1: u64 ctx[], ctx[0] a
-// trusted struct task_struct *), naming the kfunc of each `call kfunc[0]` in order.
-Checked check_kfuncs(std::string_view text, std::vector<std::string> names,
-                     ir::ProgramType type = ir::ProgramType::Tracing, std::string section = "tp_btf/task_newtask",
-                     std::string license = "GPL", bool with_btf = true) {
-    AnalysisOptions options;
-    if (with_btf) options.kernel_btf = running_kernel_btf();
-    return check(text, type, {}, options, license, [&](ir::Program& program) {
-        program.section = section;
-        size_t next = 0;
-        for (uint32_t pc = 0; pc < program.instructions.size(); ++pc)
-            if (program.instructions[pc].is_kfunc_call() && next < names.size())
-                program.kfunc_calls.push_back({pc, names[next++]});
-    });
-}
-
-class KfuncRules : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (!running_kernel_btf()) GTEST_SKIP() << ir::DefaultKernelBtfPath << " is unreadable";
-    }
-};
+class KfuncRules : public NeedsKernelBtf {};
 
 constexpr std::string_view FromPidReleased = R"(
     r1 = 1
